@@ -1,0 +1,293 @@
+"""The local server as seen from the backend's Python: every use of plpy."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterator
+
+import plpy  # provided by PL/Python inside the backend
+
+from .errors import DblinkError, Interrupted
+
+_plans: dict[str, Any] = {}
+
+
+def _plan(sql: str, types: tuple[str, ...] = ()) -> Any:
+    """A prepared local statement, kept for the life of the session."""
+    key = sql + "\0" + ",".join(types)
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _plans[key] = plpy.prepare(sql, list(types))
+    return plan
+
+
+def query(sql: str, types: tuple[str, ...] = (), values: tuple[Any, ...] = ()) -> Any:
+    """Run one schema-qualified local statement; SPI errors become DblinkError."""
+    try:
+        return plpy.execute(_plan(sql, types), list(values))
+    except plpy.SPIError as exc:
+        raise error_from_spi(exc) from None
+
+
+def error_from_spi(exc: Exception) -> DblinkError:
+    sqlstate = getattr(exc, "sqlstate", None) or "XX000"
+    message = exc.args[0] if exc.args else str(exc)
+    cls = Interrupted if sqlstate == "57014" else DblinkError
+    return cls(
+        str(message),
+        sqlstate=sqlstate,
+        detail=getattr(exc, "detail", None),
+        hint=getattr(exc, "hint", None),
+    )
+
+
+def check_interrupts() -> None:
+    """Let the backend act on statement_timeout, pg_cancel_backend, Ctrl-C.
+
+    PostgreSQL only notices a pending interrupt when control re-enters its
+    own code; a trivial prepared statement does that and raises
+    QueryCanceled (as Interrupted) when the statement must stop.
+    """
+    query("SELECT 1")
+
+
+@functools.lru_cache(maxsize=None)
+def database_encoding() -> str:
+    return query("SELECT pg_catalog.getdatabaseencoding() AS e")[0]["e"]
+
+
+def current_user_is_superuser() -> bool:
+    """Whether the *current* user (a SECURITY DEFINER owner counts) is superuser."""
+    rows = query(
+        "SELECT r.rolsuper AS s FROM pg_catalog.pg_roles r"
+        " WHERE r.rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()"
+    )
+    return bool(rows and rows[0]["s"])
+
+
+def current_user() -> str:
+    return query("SELECT pg_catalog.current_user() AS u")[0]["u"]
+
+
+def current_query() -> str | None:
+    return query("SELECT pg_catalog.current_query() AS q")[0]["q"]
+
+
+def settings(*names: str) -> tuple[str, ...]:
+    """Current values of local settings, in order."""
+    sql = "SELECT " + ", ".join(
+        f"pg_catalog.current_setting($%d) AS s%d" % (i + 1, i) for i in range(len(names))
+    )
+    row = query(sql, ("text",) * len(names), names)[0]
+    return tuple(row["s%d" % i] for i in range(len(names)))
+
+
+def set_for_transaction(name: str, value: str) -> None:
+    """SET LOCAL name = value: reverts by itself if the transaction aborts."""
+    query(
+        "SELECT pg_catalog.set_config($1, $2, true) AS v", ("text", "text"), (name, value)
+    )
+
+
+def notice(
+    message: str,
+    *,
+    detail: str | None = None,
+    hint: str | None = None,
+    sqlstate: str | None = None,
+) -> None:
+    kwargs: dict[str, Any] = {}
+    if detail is not None:
+        kwargs["detail"] = detail
+    if hint is not None:
+        kwargs["hint"] = hint
+    if sqlstate is not None:
+        kwargs["sqlstate"] = sqlstate
+    plpy.notice(message, **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def server_version_num() -> int:
+    return int(query("SELECT pg_catalog.current_setting('server_version_num') AS v")[0]["v"])
+
+
+@functools.lru_cache(maxsize=None)
+def python_codec() -> str:
+    """The Python codec for the local database encoding (what PL/Python uses)."""
+    from psycopg._encodings import pg2pyenc
+
+    return pg2pyenc(database_encoding().encode())
+
+
+def current_user_oid() -> int:
+    return query(
+        "SELECT r.oid AS oid FROM pg_catalog.pg_roles r"
+        " WHERE r.rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()"
+    )[0]["oid"]
+
+
+def extension_schema() -> str:
+    """The (quoted) schema dblink_py lives in; it is relocatable."""
+    return query(
+        "SELECT pg_catalog.quote_ident(n.nspname) AS s"
+        " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n"
+        " ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+        " WHERE e.extname OPERATOR(pg_catalog.=) 'dblink_py'"
+    )[0]["s"]
+
+
+def has_server_usage(server_oid: int) -> bool:
+    return query(
+        "SELECT pg_catalog.has_server_privilege($1, 'USAGE') AS u", ("oid",), (server_oid,)
+    )[0]["u"]
+
+
+# -- user mapping options ----------------------------------------------------
+#
+# Only superusers may read pg_user_mapping (it holds passwords), yet dblink
+# lets any user with USAGE connect through their own or PUBLIC's mapping.
+# The SECURITY DEFINER function dblink_py_read_user_mapping(oid) reads the
+# mapping for a request that this module records just before calling it, and
+# leaves the options in this process's memory, never in a SQL result: called
+# directly from SQL it finds no request and does nothing. Non-superusers
+# cannot run Python of their own (plpython3u is untrusted), so they cannot
+# place a request or read the answer.
+
+_mapping_request: dict[str, Any] | None = None
+
+
+def mapping_options(server_oid: int) -> list[str] | None:
+    """Options of the current user's (else PUBLIC's) mapping for a server; None if none."""
+    global _mapping_request
+    request = {"server": server_oid, "user": current_user_oid(), "found": False, "options": None}
+    _mapping_request = request
+    try:
+        query(
+            f"SELECT {extension_schema()}.dblink_py_read_user_mapping($1)",
+            ("pg_catalog.oid",),
+            (server_oid,),
+        )
+    finally:
+        _mapping_request = None
+    return request["options"] if request["found"] else None
+
+
+def serve_mapping_request(server_oid: int) -> None:
+    """Body of dblink_py_read_user_mapping: runs as the extension's owner."""
+    request = _mapping_request
+    if request is None or request["server"] != server_oid:
+        return
+    rows = query(
+        "SELECT m.umoptions AS options FROM pg_catalog.pg_user_mapping m"
+        " WHERE m.umserver OPERATOR(pg_catalog.=) $1"
+        " AND m.umuser OPERATOR(pg_catalog.=) ANY (ARRAY[$2, 0]::pg_catalog.oid[])"
+        " ORDER BY m.umuser DESC LIMIT 1",
+        ("oid", "oid"),
+        (server_oid, request["user"]),
+    )
+    if rows:
+        request["found"] = True
+        request["options"] = rows[0]["options"]
+
+
+# -- reporting errors to the SQL caller ------------------------------------
+
+# PL/Python reports an exception leaving a function as "<Type>: <message>"
+# (module prefix dropped for builtins); this type makes that "dblink_py: ...".
+_ReportedError = type("dblink_py", (plpy.Error,), {"__module__": "builtins"})
+
+
+def to_sql_exception(err: DblinkError) -> Exception:
+    """`err` as the exception PL/Python turns into a clean SQL error."""
+    exc = _ReportedError(err.message)
+    exc.sqlstate = err.sqlstate
+    exc.detail = err.detail
+    exc.hint = err.hint
+    return exc
+
+
+@functools.lru_cache(maxsize=256)
+def _raiser(where: str) -> Any:
+    """A function that raises its argument, whose frame is named `where`.
+
+    Called directly at the SQL boundary, so the traceback PL/Python puts in
+    CONTEXT ends with this frame and shows no helper frames.
+
+    PL/Python puts the Python call stack into the error's CONTEXT, one line
+    per frame and function name; naming the raising frame after dblink's
+    context line (`while executing query on dblink connection named "x"`)
+    makes CONTEXT say where the error happened.
+    """
+
+    def raise_(exc: BaseException) -> None:
+        raise exc
+
+    raise_.__code__ = raise_.__code__.replace(co_name=where)
+    return raise_
+
+
+def as_dblink_error(exc: BaseException) -> DblinkError:
+    """Any exception escaping dblink_py, as an error fit for the SQL caller."""
+    if isinstance(exc, DblinkError):
+        return exc
+    if isinstance(exc, plpy.SPIError):
+        return error_from_spi(exc)
+    return DblinkError(f"internal error in dblink_py: {type(exc).__name__}: {exc}")
+
+
+def sql_function(func: Any) -> Any:
+    """Decorate a SQL-facing function: errors reach SQL as clean reports."""
+
+    @functools.wraps(func)
+    def dblink_py(*args: Any) -> Any:
+        try:
+            return func(*args)
+        except Exception as exc:  # noqa: BLE001 - the SQL boundary
+            err = as_dblink_error(exc)
+        _raiser(err.where or "dblink_py")(to_sql_exception(err))
+
+    return dblink_py
+
+
+def sql_set_function(func: Any) -> Any:
+    """Like sql_function, for set-returning functions that return iterators.
+
+    The first row is fetched before the iterator is handed to PL/Python:
+    PL/Python reports an error raised *during* iteration as "error fetching
+    next item from iterator" with the real message demoted to DETAIL, so
+    errors that come before any row (almost all of them) are raised here.
+    """
+
+    @functools.wraps(func)
+    def dblink_py(*args: Any) -> Iterator[Any]:
+        try:
+            rows = iter(func(*args))
+            first = next(rows, _END)
+        except Exception as exc:  # noqa: BLE001 - the SQL boundary
+            err = as_dblink_error(exc)
+        else:
+            if first is _END:
+                return iter(())
+            return _guarded(first, rows)
+        _raiser(err.where or "dblink_py")(to_sql_exception(err))
+
+    return dblink_py
+
+
+_END = object()
+
+
+def _guarded(first: Any, rows: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the SQL boundary
+            err = as_dblink_error(exc)
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
+            _raiser(err.where or "dblink_py")(to_sql_exception(err))
+        yield row

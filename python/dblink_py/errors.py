@@ -1,0 +1,109 @@
+"""Every error dblink_py raises, with its SQLSTATE, defined in one place."""
+
+from __future__ import annotations
+
+
+class DblinkError(Exception):
+    """An error to report to the SQL caller: message, SQLSTATE, DETAIL, HINT.
+
+    `where` is dblink's context line (e.g. ``while executing query on unnamed
+    dblink connection``); the SQL boundary shows it in the error's CONTEXT.
+    """
+
+    sqlstate = "XX000"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sqlstate: str | None = None,
+        detail: str | None = None,
+        hint: str | None = None,
+        where: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if sqlstate is not None:
+            self.sqlstate = sqlstate
+        self.detail = detail
+        self.hint = hint
+        self.where = where
+
+
+class ConnectionNotAvailable(DblinkError):
+    sqlstate = "08003"
+
+    def __init__(self, name: str | None) -> None:
+        if name is None:
+            super().__init__("connection not available")
+        else:
+            super().__init__(f'connection "{name}" not available')
+
+
+class DuplicateConnectionName(DblinkError):
+    sqlstate = "42710"
+
+    def __init__(self) -> None:
+        super().__init__("duplicate connection name")
+
+
+class CouldNotEstablishConnection(DblinkError):
+    sqlstate = "08001"
+
+    def __init__(self, libpq_message: str) -> None:
+        super().__init__("could not establish connection", detail=libpq_message)
+
+
+class ConnectionLost(DblinkError):
+    sqlstate = "08006"
+
+
+class PasswordRequired(DblinkError):
+    sqlstate = "2F003"
+
+
+class StatementReturnedRows(DblinkError):
+    sqlstate = "2F003"
+
+    def __init__(self) -> None:
+        super().__init__("statement returning results not allowed")
+
+
+class RemoteError(DblinkError):
+    """An error the remote server reported; keeps its SQLSTATE, DETAIL, HINT."""
+
+    sqlstate = "08006"
+
+
+class Interrupted(DblinkError):
+    """The local backend was asked to stop (statement_timeout, cancel)."""
+
+    sqlstate = "57014"
+
+
+class ConversionError(DblinkError):
+    """A remote value that the local column type cannot take."""
+
+    sqlstate = "22P02"
+
+
+class MissingDependency(DblinkError):
+    sqlstate = "58P01"
+
+
+class UserMappingNotFound(DblinkError):
+    sqlstate = "42704"
+
+    def __init__(self, user: str) -> None:
+        super().__init__(f'user mapping not found for "{user}"')
+
+
+class PermissionDenied(DblinkError):
+    sqlstate = "42501"
+
+
+class InvalidOption(DblinkError):
+    sqlstate = "HV00J"
+
+    def __init__(self, option: str, hint: str | None) -> None:
+        super().__init__(f'invalid option "{option}"', hint=hint)

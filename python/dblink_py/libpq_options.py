@@ -1,0 +1,82 @@
+"""Which libpq connection options dblink accepts, and where (server or user mapping)."""
+
+from __future__ import annotations
+
+import functools
+from enum import Enum
+
+from psycopg import pq
+
+# Options dblink never takes from a catalog, whatever libpq says of them.
+ALWAYS_REJECTED = frozenset({"client_encoding"})
+# PostgreSQL 18's dblink rejects libpq's OAuth options; so does dblink_py.
+REJECTED_PREFIXES = ("oauth_",)
+
+
+class Place(Enum):
+    """Where a FOREIGN DATA WRAPPER option can be written, by catalog."""
+
+    WRAPPER = 2328  # pg_foreign_data_wrapper
+    SERVER = 1417  # pg_foreign_server
+    USER_MAPPING = 1418  # pg_user_mapping
+
+    @classmethod
+    def of_catalog(cls, oid: int) -> "Place | None":
+        try:
+            return cls(oid)
+        except ValueError:
+            return None
+
+
+@functools.lru_cache(maxsize=1)
+def libpq_options() -> tuple[tuple[str, str], ...]:
+    """(keyword, dispchar) of every option the libpq in use knows, in its order."""
+    return tuple(
+        (o.keyword.decode(), (o.dispchar or b"").decode()) for o in pq.Conninfo.get_defaults()
+    )
+
+
+def is_valid(option: str, place: Place | None) -> bool:
+    """dblink's rule: secrets and `user` only in user mappings, the rest only in servers."""
+    for keyword, dispchar in libpq_options():
+        if keyword == option:
+            break
+    else:
+        return False
+    if "D" in dispchar or option in ALWAYS_REJECTED or option.startswith(REJECTED_PREFIXES):
+        return False
+    if option == "user" or "*" in dispchar:
+        return place is Place.USER_MAPPING
+    return place is Place.SERVER
+
+
+def valid_options(place: Place | None) -> list[str]:
+    return [keyword for keyword, _ in libpq_options() if is_valid(keyword, place)]
+
+
+def closest(option: str, candidates: list[str]) -> str | None:
+    """The candidate nearest to `option` by edit distance, if near enough.
+
+    Follows PostgreSQL 16's hint for mistyped options: at most 4 edits and
+    less than half the length of the longer word.
+    """
+    best: tuple[int, str] | None = None
+    for candidate in candidates:
+        distance = _levenshtein(option, candidate)
+        if distance > 4 or distance > max(len(option), len(candidate)) // 2:
+            continue
+        if best is None or distance < best[0]:
+            best = (distance, candidate)
+    return None if best is None else best[1]
+
+
+def _levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]

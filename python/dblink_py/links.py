@@ -1,0 +1,62 @@
+"""Opening dblink connections: resolve the target, check, connect, register."""
+
+from __future__ import annotations
+
+from . import backend, foreign_servers, security
+from .names import truncate_identifier, truncation_notice
+from .registry import Link, session
+from .remote import Remote
+
+
+def connection_name(name: str, *, warn: bool) -> str:
+    """A connection name as dblink keys it: cut to 63 bytes (NOTICE if `warn`)."""
+    truncated = truncate_identifier(name, backend.python_codec())
+    if warn and truncated != name:
+        backend.notice(truncation_notice(name, truncated), sqlstate="42622")
+    return truncated
+
+
+def resolve_target(target: str) -> str:
+    """The connection string a dblink_connect / ad-hoc argument stands for:
+    a foreign server's (with the user mapping), else the text itself."""
+    server = connection_name(target, warn=False)
+    return foreign_servers.connection_string(server) or target
+
+
+def open_remote(conninfo: str) -> Remote:
+    """Connect with dblink's checks; the caller owns the connection."""
+    security.check_before_connect(conninfo)
+    remote = Remote.connect(
+        conninfo,
+        client_encoding=backend.database_encoding(),
+        codec=backend.python_codec(),
+        check_interrupts=backend.check_interrupts,
+    )
+    security.check_after_connect(remote, conninfo)
+    return remote
+
+
+def connect(name: str | None, target: str) -> None:
+    """dblink_connect: open a connection and keep it under `name`."""
+    if name is not None:
+        name = connection_name(name, warn=True)
+        session.check_name_free(name)
+    remote = open_remote(resolve_target(target))
+    session.store(Link(remote, name))
+
+
+def disconnect(name: str | None) -> None:
+    if name is not None:
+        name = connection_name(name, warn=False)
+    session.remove(name).remote.close()
+
+
+def find_named(name: str) -> Link | None:
+    return session.find(connection_name(name, warn=False))
+
+
+def get(name: str | None) -> Link:
+    """An open connection: the named one, or the unnamed one for None."""
+    if name is not None:
+        name = connection_name(name, warn=False)
+    return session.get(name)

@@ -1,0 +1,148 @@
+"""Running SQL on a remote connection: rows for dblink(), a status for dblink_exec()."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+from psycopg import pq
+from psycopg.pq import ExecStatus
+
+from . import backend
+from .conversion import RemoteText, make_row_converter
+from .errors import RemoteError, StatementReturnedRows
+from .remote import ERROR_STATUSES, TERMINAL_STATUSES, Remote
+from .sqltext import count_statements
+
+# Rows per result while streaming: big enough to amortise per-result costs,
+# small enough that memory stays flat.
+CHUNK_ROWS = 1000
+
+Row = tuple
+
+# Remote settings that change how date/time values are written as text;
+# while converting, the local session reads them the way the remote wrote them.
+STYLE_SETTINGS = ("DateStyle", "IntervalStyle")
+COMMAND_STATUSES = frozenset({ExecStatus.COMMAND_OK, ExecStatus.EMPTY_QUERY})
+
+
+def status_row(remote: Remote, result: pq.PGresult) -> Row:
+    """A command's result as dblink returns it: one row holding the tag."""
+    return (RemoteText(remote.decode(result.command_status or b"")),)
+
+
+def _rows_of(result: pq.PGresult, convert: Callable[[list], Row]) -> Iterator[Row]:
+    get = result.get_value
+    columns = range(result.nfields)
+    for row in range(result.ntuples):
+        yield convert([get(row, col) for col in columns])
+
+
+def _converter(remote: Remote, result: pq.PGresult) -> Callable[[list], Row]:
+    types = [result.ftype(col) for col in range(result.nfields)]
+    return make_row_converter(types, remote.decode)
+
+
+def mimic_remote_styles(remote: Remote) -> Callable[[], None]:
+    """Read dates as the remote wrote them; returns what undoes that.
+
+    Uses SET LOCAL, so an error that aborts the transaction undoes it too.
+    """
+    remote_values = [remote.parameter(name) for name in STYLE_SETTINGS]
+    local_values = backend.settings(*STYLE_SETTINGS)
+    changed = [
+        (name, local, theirs)
+        for name, local, theirs in zip(STYLE_SETTINGS, local_values, remote_values)
+        if theirs is not None and theirs != local
+    ]
+    for name, _local, theirs in changed:
+        backend.set_for_transaction(name, theirs)
+
+    def restore() -> None:
+        for name, local, _theirs in changed:
+            backend.set_for_transaction(name, local)
+
+    return restore
+
+
+def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
+                where: str) -> Iterator[Row]:
+    """Rows of the last statement's result, as they arrive.
+
+    `last_only` is the number of statements whose results come before the
+    last one (those are discarded); None means the count is not known, and
+    each statement's rows are held until the next statement replaces them.
+    Every result is read, so the connection is idle again afterwards.
+    """
+    error: RemoteError | None = None
+    statement = 0
+    convert: Callable[[list], Row] | None = None
+    current: list[Row] = []  # count unknown: rows of the statement in progress
+    held: list[Row] = []  # count unknown: rows of the last complete statement
+    restore: Callable[[], None] | None = None
+    for result in results:
+        status = result.status
+        if error is not None:
+            continue  # drain what follows an error, report the first
+        if status in ERROR_STATUSES:
+            error = remote.remote_error(result, where)
+            continue
+        wanted = last_only is None or statement >= last_only
+        rows: Iterable[Row] = ()
+        if status in COMMAND_STATUSES:
+            if wanted:
+                rows = (status_row(remote, result),)
+        elif wanted and result.ntuples:
+            if convert is None:
+                convert = _converter(remote, result)
+            rows = _rows_of(result, convert)
+            if last_only is not None and restore is None:
+                restore = mimic_remote_styles(remote)
+        if last_only is None:
+            current.extend(rows)
+        else:
+            yield from rows
+        if status in TERMINAL_STATUSES:
+            statement += 1
+            convert = None
+            if last_only is None:
+                held, current = current, []
+    if error is not None:
+        raise error
+    if held:
+        restore = mimic_remote_styles(remote)
+        yield from held
+    if restore is not None:
+        restore()
+
+
+def run_rows(remote: Remote, sql: str, where: str) -> Iterator[Row]:
+    """Send `sql` and yield the rows of its last statement.
+
+    If the caller stops early (a local error while converting a row), the
+    remote query is cancelled and its results discarded.
+    """
+    count = count_statements(sql)
+    last_only = count - 1 if count else None
+    remote.send_query(sql, chunk_rows=CHUNK_ROWS)
+    try:
+        yield from stream_rows(remote, remote.results(), last_only, where)
+    finally:
+        if remote.query_running:
+            remote.abandon_query()
+
+
+def run_command(remote: Remote, sql: str, where: str) -> str:
+    """Send `sql` and return the command status of its last statement."""
+    remote.send_query(sql)
+    last: pq.PGresult | None = None
+    error: RemoteError | None = None
+    for result in remote.results():
+        if error is None and result.status in ERROR_STATUSES:
+            error = remote.remote_error(result, where)
+        last = result
+    if error is not None:
+        raise error
+    if last is None or last.status in (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE,
+                                       ExecStatus.TUPLES_CHUNK):
+        raise StatementReturnedRows()
+    return remote.decode(last.command_status or b"")

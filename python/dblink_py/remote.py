@@ -1,0 +1,255 @@
+"""One connection to a remote server over libpq: connect, send, read, cancel."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+
+from psycopg import OperationalError, pq
+from psycopg.conninfo import make_conninfo
+from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, PollingStatus
+
+from .errors import CouldNotEstablishConnection, ConnectionLost, Interrupted, RemoteError
+from .waiting import READ, WRITE, wait_socket, wait_uninterrupted
+
+# How long cleanup after a local interrupt may take: sending the cancel
+# request and discarding what the remote server still sends.
+CLEANUP_TIMEOUT = 5.0
+
+TERMINAL_STATUSES = frozenset(
+    {
+        ExecStatus.EMPTY_QUERY,
+        ExecStatus.COMMAND_OK,
+        ExecStatus.TUPLES_OK,
+        ExecStatus.BAD_RESPONSE,
+        ExecStatus.NONFATAL_ERROR,
+        ExecStatus.FATAL_ERROR,
+        ExecStatus.COPY_OUT,
+        ExecStatus.COPY_IN,
+        ExecStatus.COPY_BOTH,
+    }
+)
+ERROR_STATUSES = frozenset({ExecStatus.FATAL_ERROR, ExecStatus.BAD_RESPONSE})
+
+
+def libpq_message(raw: bytes | None, codec: str = "utf-8") -> str:
+    """A libpq error message as text, without its trailing newline."""
+    return (raw or b"").decode(codec, "replace").rstrip("\n")
+
+
+def _connect_timeout(conninfo: str) -> float | None:
+    """libpq's connect_timeout of a connection string, in seconds, if set."""
+    try:
+        options = pq.Conninfo.parse(conninfo.encode())
+    except Exception:  # malformed: libpq itself will say so when connecting
+        return None
+    for option in options:
+        if option.keyword == b"connect_timeout" and option.val:
+            try:
+                seconds = int(option.val)
+            except ValueError:
+                return None
+            # libpq ignores values <= 0 and raises 1 to 2 seconds.
+            return None if seconds <= 0 else float(max(seconds, 2))
+    return None
+
+
+class Remote:
+    """A libpq connection whose every wait can be interrupted locally."""
+
+    def __init__(self, pgconn: pq.PGconn, codec: str, check_interrupts: Callable[[], None]):
+        self.pgconn = pgconn
+        self.codec = codec
+        self.check_interrupts = check_interrupts
+        self.opened_at = time.time()
+
+    # -- connecting -------------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls,
+        conninfo: str,
+        *,
+        client_encoding: str,
+        codec: str,
+        check_interrupts: Callable[[], None],
+    ) -> "Remote":
+        """Connect without blocking the backend; honour connect_timeout."""
+        try:
+            conninfo_with_encoding = make_conninfo(conninfo, client_encoding=client_encoding)
+        except Exception:
+            conninfo_with_encoding = conninfo  # libpq reports the syntax error
+        timeout = _connect_timeout(conninfo)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pgconn = pq.PGconn.connect_start(conninfo_with_encoding.encode(codec, "replace"))
+        try:
+            if pgconn.status == ConnStatus.BAD:
+                raise CouldNotEstablishConnection(libpq_message(pgconn.error_message, codec))
+            while True:
+                status = pgconn.connect_poll()
+                if status == PollingStatus.OK:
+                    break
+                if status == PollingStatus.FAILED:
+                    raise CouldNotEstablishConnection(
+                        libpq_message(pgconn.error_message, codec)
+                    )
+                events = READ if status == PollingStatus.READING else WRITE
+                if not wait_socket(pgconn.socket, events, check_interrupts, deadline):
+                    raise CouldNotEstablishConnection("timeout expired")
+            pgconn.nonblocking = 1
+        except BaseException:
+            pgconn.finish()
+            raise
+        return cls(pgconn, codec, check_interrupts)
+
+    def close(self) -> None:
+        self.pgconn.finish()
+
+    @property
+    def closed(self) -> bool:
+        return self.pgconn.status == ConnStatus.BAD and self.pgconn.socket == -1
+
+    # -- state ------------------------------------------------------------
+
+    def parameter(self, name: str) -> str | None:
+        value = self.pgconn.parameter_status(name.encode())
+        return None if value is None else value.decode(self.codec, "replace")
+
+    @property
+    def query_running(self) -> bool:
+        return self.pgconn.transaction_status == pq.TransactionStatus.ACTIVE
+
+    @property
+    def error_message(self) -> str:
+        return libpq_message(self.pgconn.error_message, self.codec)
+
+    def decode(self, raw: bytes) -> str:
+        return raw.decode(self.codec)
+
+    # -- sending and reading ----------------------------------------------
+
+    def send_query(self, sql: str, *, chunk_rows: int = 0) -> None:
+        """Send SQL text (simple protocol); rows arrive in chunks if asked."""
+        try:
+            self.pgconn.send_query(sql.encode(self.codec))
+        except OperationalError:
+            raise self.lost() from None
+        if chunk_rows:
+            self.pgconn.set_chunked_rows_mode(chunk_rows)
+        self._flush()
+
+    def _flush(self) -> None:
+        while True:
+            try:
+                if self.pgconn.flush() == 0:
+                    return
+            except OperationalError:
+                raise self.lost() from None
+            self._wait(READ | WRITE)
+            self._consume()
+
+    def _consume(self) -> None:
+        try:
+            self.pgconn.consume_input()
+        except OperationalError:
+            raise self.lost() from None
+
+    def _wait(self, events: int) -> None:
+        try:
+            wait_socket(self.pgconn.socket, events, self.check_interrupts)
+        except Interrupted:
+            self.abandon_query()
+            raise
+
+    def next_result(self) -> pq.PGresult | None:
+        """The next result of the running query, None when it is complete."""
+        pgconn = self.pgconn
+        while pgconn.is_busy():
+            self._wait(READ)
+            self._consume()
+        return pgconn.get_result()
+
+    def results(self) -> Iterator[pq.PGresult]:
+        while (result := self.next_result()) is not None:
+            yield result
+
+    def is_busy(self) -> bool:
+        self._consume()
+        return bool(self.pgconn.is_busy())
+
+    def lost(self) -> ConnectionLost:
+        return ConnectionLost(self.error_message or "connection to server was lost")
+
+    # -- errors ------------------------------------------------------------
+
+    def remote_error(self, result: pq.PGresult, where: str | None) -> RemoteError:
+        """A remote error result as dblink reports it."""
+
+        def field(code: DiagnosticField) -> str | None:
+            raw = result.error_field(code)
+            return None if raw is None else raw.decode(self.codec, "replace")
+
+        message = field(DiagnosticField.MESSAGE_PRIMARY)
+        if not message:
+            message = (
+                libpq_message(result.error_message, self.codec)
+                or self.error_message
+                or "could not obtain message string for remote error"
+            )
+        context = field(DiagnosticField.CONTEXT)
+        full_where = where if not context else (f"{context}\n{where}" if where else context)
+        return RemoteError(
+            message,
+            sqlstate=field(DiagnosticField.SQLSTATE) or "08006",
+            detail=field(DiagnosticField.MESSAGE_DETAIL),
+            hint=field(DiagnosticField.MESSAGE_HINT),
+            where=full_where,
+        )
+
+    # -- cancelling --------------------------------------------------------
+
+    def cancel(self) -> str | None:
+        """Ask the remote server to cancel the running query; error text or None."""
+        try:
+            cancel = self.pgconn.cancel_conn()
+        except OperationalError as exc:
+            return str(exc)
+        try:
+            cancel.start()
+            deadline = time.monotonic() + CLEANUP_TIMEOUT
+            while True:
+                status = cancel.poll()
+                if status == PollingStatus.OK:
+                    return None
+                if status == PollingStatus.FAILED:
+                    return libpq_message(cancel.error_message, self.codec)
+                events = READ if status == PollingStatus.READING else WRITE
+                if not wait_uninterrupted(cancel.socket, events, deadline):
+                    return "timeout expired"
+        except OperationalError as exc:
+            return str(exc)
+        finally:
+            cancel.finish()
+
+    def abandon_query(self) -> None:
+        """Cancel the running query and discard its results (local interrupt).
+
+        If the remote side does not settle in time, the connection is closed
+        rather than left in a state where the next command would fail.
+        """
+        pgconn = self.pgconn
+        if pgconn.status != ConnStatus.OK:
+            return
+        self.cancel()
+        deadline = time.monotonic() + CLEANUP_TIMEOUT
+        try:
+            while True:
+                while pgconn.is_busy():
+                    if not wait_uninterrupted(pgconn.socket, READ, deadline):
+                        pgconn.finish()
+                        return
+                    pgconn.consume_input()
+                if pgconn.get_result() is None:
+                    return
+        except OperationalError:
+            return

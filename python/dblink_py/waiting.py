@@ -1,0 +1,50 @@
+"""Interruptible waits on remote sockets: the one place dblink_py blocks."""
+
+from __future__ import annotations
+
+import select
+import time
+from typing import Callable
+
+# How long one poll blocks before the backend is given a chance to act on a
+# pending interrupt (statement_timeout, pg_cancel_backend, client cancel).
+POLL_INTERVAL = 0.2
+
+READ = select.POLLIN
+WRITE = select.POLLOUT
+
+InterruptCheck = Callable[[], None]
+
+
+def _no_check() -> None:
+    return None
+
+
+def wait_socket(
+    fd: int,
+    events: int,
+    check_interrupts: InterruptCheck,
+    deadline: float | None = None,
+) -> bool:
+    """Block until `fd` is ready for `events`; False if `deadline` passed first.
+
+    Between polls `check_interrupts` runs, and raises when the backend must
+    stop; callers clean up the remote side and let that error propagate.
+    """
+    poller = select.poll()
+    poller.register(fd, events | select.POLLERR | select.POLLHUP)
+    while True:
+        timeout = POLL_INTERVAL
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            timeout = min(timeout, remaining)
+        if poller.poll(timeout * 1000.0):
+            return True
+        check_interrupts()
+
+
+def wait_uninterrupted(fd: int, events: int, deadline: float) -> bool:
+    """Wait without checking interrupts: for cleanup while one is handled."""
+    return wait_socket(fd, events, _no_check, deadline)

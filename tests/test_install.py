@@ -1,0 +1,158 @@
+"""Installation: make install/uninstall, CREATE EXTENSION, the SQL objects dblink 1.2 defines."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from helpers import error_text, rows, scalar
+
+REPO = Path(__file__).resolve().parent.parent
+
+# dblink 1.2's functions: (name, identity arguments, result, strict, parallel)
+FUNCTIONS = [
+    ("dblink", "text", "SETOF record", True, "r"),
+    ("dblink", "text, boolean", "SETOF record", True, "r"),
+    ("dblink", "text, text", "SETOF record", True, "r"),
+    ("dblink", "text, text, boolean", "SETOF record", True, "r"),
+    ("dblink_connect", "text", "text", True, "r"),
+    ("dblink_connect", "text, text", "text", True, "r"),
+    ("dblink_connect_u", "text", "text", True, "r"),
+    ("dblink_connect_u", "text, text", "text", True, "r"),
+    ("dblink_current_query", "", "text", False, "r"),
+    ("dblink_disconnect", "", "text", True, "r"),
+    ("dblink_disconnect", "text", "text", True, "r"),
+    ("dblink_error_message", "text", "text", True, "r"),
+    ("dblink_exec", "text", "text", True, "r"),
+    ("dblink_exec", "text, boolean", "text", True, "r"),
+    ("dblink_exec", "text, text", "text", True, "r"),
+    ("dblink_exec", "text, text, boolean", "text", True, "r"),
+    ("dblink_fdw_validator", "options text[], catalog oid", "void", True, "s"),
+    ("dblink_get_connections", "", "text[]", False, "r"),
+]
+
+
+@pytest.fixture
+def scratch_db(local_admin, local_connect):
+    """A new empty database on the local server, dropped afterwards."""
+    local_admin.execute("DROP DATABASE IF EXISTS scratch WITH (FORCE)")
+    local_admin.execute("CREATE DATABASE scratch")
+    yield local_connect(dbname="scratch")
+    local_admin.execute("DROP DATABASE scratch WITH (FORCE)")
+
+
+def test_create_extension_cascade_installs_plpython3u(scratch_db):
+    scratch_db.execute("CREATE EXTENSION dblink_py CASCADE")
+    names = {r[0] for r in rows(scratch_db, "SELECT extname FROM pg_extension")}
+    assert {"dblink_py", "plpython3u"} <= names
+
+
+def test_extension_is_relocatable(scratch_db, remote_dsn):
+    scratch_db.execute("CREATE SCHEMA elsewhere")
+    scratch_db.execute("CREATE EXTENSION dblink_py SCHEMA elsewhere CASCADE")
+    assert scalar(scratch_db, "SELECT elsewhere.dblink_connect('c', %s)", [remote_dsn]) == "OK"
+    assert rows(scratch_db, "SELECT * FROM elsewhere.dblink('c', 'SELECT 1') AS t(a int)") == [(1,)]
+
+
+def test_foreign_servers_work_after_set_schema(scratch_db, remote_server):
+    scratch_db.execute("CREATE EXTENSION dblink_py CASCADE")
+    scratch_db.execute("CREATE SCHEMA moved")
+    scratch_db.execute("ALTER EXTENSION dblink_py SET SCHEMA moved")
+    scratch_db.execute(
+        "CREATE SERVER fs FOREIGN DATA WRAPPER dblink_fdw OPTIONS"
+        f" (host '127.0.0.1', port '{remote_server.port}', dbname '{remote_server.dbname}')"
+    )
+    scratch_db.execute(
+        "CREATE USER MAPPING FOR CURRENT_USER SERVER fs OPTIONS"
+        f" (user '{remote_server.superuser}', password '{remote_server.password}')"
+    )
+    assert rows(scratch_db, "SELECT * FROM moved.dblink('fs', 'SELECT 2') AS t(a int)") == [(2,)]
+
+
+def test_functions_have_dblink_signatures_strictness_and_parallel_safety(db):
+    found = rows(
+        db,
+        "SELECT p.proname::text, pg_get_function_identity_arguments(p.oid),"
+        " pg_get_function_result(p.oid), p.proisstrict, p.proparallel::text"
+        " FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass"
+        " JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dblink_py'"
+        " WHERE p.proname = ANY(%s) ORDER BY 1, 2",
+        [sorted({f[0] for f in FUNCTIONS})],
+    )
+    assert found == sorted(FUNCTIONS)
+
+
+def test_functions_are_volatile(db):
+    assert rows(
+        db,
+        "SELECT DISTINCT p.provolatile::text FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid"
+        " JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dblink_py'",
+    ) == [("v",)]
+
+
+def test_dblink_fdw_uses_the_validator(db):
+    assert rows(
+        db,
+        "SELECT w.fdwvalidator::regproc::text, w.fdwhandler FROM pg_foreign_data_wrapper w WHERE w.fdwname = 'dblink_fdw'",
+    ) == [("dblink_fdw_validator", 0)]
+
+
+def test_connect_u_is_revoked_from_public(db):
+    assert rows(
+        db,
+        "SELECT DISTINCT has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p WHERE p.proname = 'dblink_connect_u'",
+    ) == [(False,)]
+
+
+def _installed_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def _pg_config(option: str) -> str:
+    return subprocess.run(["pg_config", option], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _make(*args: str) -> None:
+    subprocess.run(["make", "-s", "-C", str(REPO), *args], check=True, capture_output=True)
+
+
+def test_make_uninstall_removes_what_make_install_put_down(tmp_path):
+    _make("install", f"DESTDIR={tmp_path}")
+    installed = _installed_files(tmp_path)
+    assert any(p.name == "dblink_py.control" for p in installed)
+    assert any(p.name == "dblink_py--1.2.sql" for p in installed)
+    assert any("psycopg" in p.parts for p in installed)
+    _make("uninstall", f"DESTDIR={tmp_path}")
+    assert _installed_files(tmp_path) == []
+
+
+def test_install_writes_only_the_extension_dir_and_its_own_python_dir(tmp_path):
+    _make("install", f"DESTDIR={tmp_path}")
+    allowed = (
+        Path(_pg_config("--sharedir")) / "extension",
+        Path(_pg_config("--pkglibdir")) / "dblink_py",
+    )
+    outside = [
+        p for p in _installed_files(tmp_path)
+        if not any(Path("/", p.relative_to(tmp_path)).is_relative_to(a) for a in allowed)
+    ]
+    assert outside == []
+
+
+def test_missing_dependency_is_named_with_how_to_install_it(local_admin, local_connect, dblink_py_created):
+    pkglibdir = scalar(local_admin, "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")
+    psycopg_dir = Path(pkglibdir) / "dblink_py" / "psycopg"
+    hidden = psycopg_dir.with_name("psycopg.hidden")
+    psycopg_dir.rename(hidden)
+    try:
+        fresh = local_connect()
+        with pytest.raises(psycopg.Error) as info:
+            scalar(fresh, "SELECT dblink_get_connections()")
+    finally:
+        hidden.rename(psycopg_dir)
+    assert "cannot import psycopg" in error_text(info.value)
+    assert "make install" in info.value.diag.message_hint
+    assert info.value.sqlstate == "58P01"
