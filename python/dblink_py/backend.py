@@ -194,7 +194,18 @@ def serve_mapping_request(server_oid: int) -> None:
 
 # PL/Python reports an exception leaving a function as "<Type>: <message>"
 # (module prefix dropped for builtins); this type makes that "dblink_py: ...".
-_ReportedError = type("dblink_py", (plpy.Error,), {"__module__": "builtins"})
+# The other diagnostic fields PL/Python reads must exist (as None), or an
+# AttributeError is left pending in the interpreter.
+_ReportedError = type(
+    "dblink_py",
+    (plpy.Error,),
+    {
+        "__module__": "builtins",
+        **dict.fromkeys(
+            ("schema_name", "table_name", "column_name", "datatype_name", "constraint_name")
+        ),
+    },
+)
 
 
 def to_sql_exception(err: DblinkError) -> Exception:

@@ -58,6 +58,17 @@ class ConnectionLost(DblinkError):
     sqlstate = "08006"
 
 
+class SendFailed(DblinkError):
+    """libpq refused to send a query (e.g. another one is still running)."""
+
+
+class CursorNotFound(DblinkError):
+    sqlstate = "34000"
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(f'cursor "{cursor}" does not exist')
+
+
 class PasswordRequired(DblinkError):
     sqlstate = "2F003"
 
@@ -107,3 +118,23 @@ class InvalidOption(DblinkError):
 
     def __init__(self, option: str, hint: str | None) -> None:
         super().__init__(f'invalid option "{option}"', hint=hint)
+
+
+class InvalidParameterValue(DblinkError):
+    sqlstate = "22023"
+
+
+class ArraySubscriptError(DblinkError):
+    sqlstate = "2202E"
+
+
+class CardinalityViolation(DblinkError):
+    sqlstate = "21000"
+
+
+class InsufficientPrivilege(DblinkError):
+    sqlstate = "42501"
+
+
+class WrongObjectType(DblinkError):
+    sqlstate = "42809"

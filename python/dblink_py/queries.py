@@ -9,7 +9,7 @@ from psycopg.pq import ExecStatus
 
 from . import backend
 from .conversion import RemoteText, make_row_converter
-from .errors import RemoteError, StatementReturnedRows
+from .errors import DblinkError, RemoteError, StatementReturnedRows
 from .remote import ERROR_STATUSES, TERMINAL_STATUSES, Remote
 from .sqltext import count_statements
 
@@ -65,15 +65,17 @@ def mimic_remote_styles(remote: Remote) -> Callable[[], None]:
 
 
 def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
-                where: str) -> Iterator[Row]:
+                where: str, on_command: Callable[[], None] | None = None) -> Iterator[Row]:
     """Rows of the last statement's result, as they arrive.
 
     `last_only` is the number of statements whose results come before the
     last one (those are discarded); None means the count is not known, and
     each statement's rows are held until the next statement replaces them.
     Every result is read, so the connection is idle again afterwards.
+    `on_command`, if given, is called (and may raise) when the wanted result
+    is a command status instead of rows.
     """
-    error: RemoteError | None = None
+    error: DblinkError | None = None
     statement = 0
     convert: Callable[[list], Row] | None = None
     current: list[Row] = []  # count unknown: rows of the statement in progress
@@ -89,6 +91,12 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
         wanted = last_only is None or statement >= last_only
         rows: Iterable[Row] = ()
         if status in COMMAND_STATUSES:
+            if wanted and on_command is not None:
+                try:
+                    on_command()
+                except DblinkError as exc:
+                    error = exc
+                    continue
             if wanted:
                 rows = (status_row(remote, result),)
         elif wanted and result.ntuples:
@@ -115,7 +123,8 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
         restore()
 
 
-def run_rows(remote: Remote, sql: str, where: str) -> Iterator[Row]:
+def run_rows(remote: Remote, sql: str, where: str,
+             on_command: Callable[[], None] | None = None) -> Iterator[Row]:
     """Send `sql` and yield the rows of its last statement.
 
     If the caller stops early (a local error while converting a row), the
@@ -125,7 +134,7 @@ def run_rows(remote: Remote, sql: str, where: str) -> Iterator[Row]:
     last_only = count - 1 if count else None
     remote.send_query(sql, chunk_rows=CHUNK_ROWS)
     try:
-        yield from stream_rows(remote, remote.results(), last_only, where)
+        yield from stream_rows(remote, remote.results(), last_only, where, on_command)
     finally:
         if remote.query_running:
             remote.abandon_query()
@@ -146,3 +155,18 @@ def run_command(remote: Remote, sql: str, where: str) -> str:
                                        ExecStatus.TUPLES_CHUNK):
         raise StatementReturnedRows()
     return remote.decode(last.command_status or b"")
+
+
+def result_rows(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Row]:
+    """The rows of one complete result (dblink_get_result)."""
+    status = result.status
+    if status in ERROR_STATUSES:
+        raise remote.remote_error(result, where)
+    if status in COMMAND_STATUSES:
+        yield status_row(remote, result)
+        return
+    if not result.ntuples:
+        return
+    restore = mimic_remote_styles(remote)
+    yield from _rows_of(result, _converter(remote, result))
+    restore()

@@ -9,7 +9,13 @@ from psycopg import OperationalError, pq
 from psycopg.conninfo import make_conninfo
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, PollingStatus
 
-from .errors import CouldNotEstablishConnection, ConnectionLost, Interrupted, RemoteError
+from .errors import (
+    ConnectionLost,
+    CouldNotEstablishConnection,
+    Interrupted,
+    RemoteError,
+    SendFailed,
+)
 from .waiting import READ, WRITE, wait_socket, wait_uninterrupted
 
 # How long cleanup after a local interrupt may take: sending the cancel
@@ -133,7 +139,9 @@ class Remote:
         try:
             self.pgconn.send_query(sql.encode(self.codec))
         except OperationalError:
-            raise self.lost() from None
+            if self.pgconn.status == ConnStatus.BAD:
+                raise self.lost() from None
+            raise SendFailed(f"could not send query: {self.error_message}") from None
         if chunk_rows:
             self.pgconn.set_chunked_rows_mode(chunk_rows)
         self._flush()
@@ -174,8 +182,20 @@ class Remote:
             yield result
 
     def is_busy(self) -> bool:
+        """Whether a result is still on its way (reads what has arrived)."""
         self._consume()
         return bool(self.pgconn.is_busy())
+
+    def notifications(self) -> list[tuple[str, int, str]]:
+        """NOTIFY messages that arrived, each returned once: (channel, pid, payload)."""
+        self._consume()
+        found = []
+        while (notify := self.pgconn.notifies()) is not None:
+            found.append(
+                (notify.relname.decode(self.codec, "replace"), notify.be_pid,
+                 notify.extra.decode(self.codec, "replace"))
+            )
+        return found
 
     def lost(self) -> ConnectionLost:
         return ConnectionLost(self.error_message or "connection to server was lost")

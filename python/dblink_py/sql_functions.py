@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from . import backend, foreign_servers, links, queries
+from . import asynchronous, backend, cursors, foreign_servers, links, queries
 from .backend import sql_function, sql_set_function
 from .errors import RemoteError
 from .registry import Link, describe, session
@@ -75,6 +75,84 @@ def dblink_exec(target: str | None, sql: str, fail_on_error: bool = True) -> str
             return "ERROR"
 
 
+# -- Cursors -----------------------------------------------------------------
+
+
+@sql_function
+def dblink_open(name: str | None, cursor: str, sql: str, fail_on_error: bool = True) -> str:
+    link = links.get(name)
+    try:
+        cursors.open_cursor(link, cursor, sql)
+    except RemoteError as err:
+        if fail_on_error:
+            raise
+        _soften(err)
+        return "ERROR"
+    return OK
+
+
+@sql_set_function
+def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool = True) -> Iterator[tuple]:
+    link = links.get(name)
+    try:
+        yield from cursors.fetch(link, cursor, count)
+    except RemoteError as err:
+        if fail_on_error:
+            raise
+        _soften(err)
+
+
+@sql_function
+def dblink_close(name: str | None, cursor: str, fail_on_error: bool = True) -> str:
+    link = links.get(name)
+    try:
+        cursors.close_cursor(link, cursor)
+    except RemoteError as err:
+        if fail_on_error:
+            raise
+        _soften(err)
+        return "ERROR"
+    return OK
+
+
+# -- Asynchronous queries ----------------------------------------------------
+
+
+@sql_function
+def dblink_send_query(name: str, sql: str) -> int:
+    return asynchronous.send_query(links.get(name), sql)
+
+
+@sql_function
+def dblink_is_busy(name: str) -> int:
+    return asynchronous.is_busy(links.get(name))
+
+
+@sql_set_function
+def dblink_get_result(name: str, fail_on_error: bool = True) -> Iterator[tuple]:
+    link = links.get(name)
+    try:
+        yield from asynchronous.next_result(link)
+    except RemoteError as err:
+        if fail_on_error:
+            raise
+        _soften(err)
+
+
+@sql_function
+def dblink_cancel_query(name: str) -> str:
+    return asynchronous.cancel(links.get(name))
+
+
+@sql_set_function
+def dblink_get_notify(name: str | None) -> list[tuple[str, int, str]]:
+    link = links.get(name) if name is not None else session.find(None)
+    return asynchronous.notifications(link)
+
+
+# -- Session information -----------------------------------------------------
+
+
 @sql_function
 def dblink_get_connections() -> list[str] | None:
     return session.names() or None
@@ -102,3 +180,28 @@ def dblink_fdw_validator(options: list[str] | None, catalog: int) -> None:
 @sql_function
 def dblink_py_read_user_mapping(server_oid: int) -> None:
     backend.serve_mapping_request(server_oid)
+
+
+# -- primary keys and SQL builders: dblink_get_pkey, dblink_build_sql_* ------
+
+from . import builders  # noqa: E402  (this section's own import)
+
+
+@sql_set_function
+def dblink_get_pkey(relname: str) -> Iterator[tuple[int, str]]:
+    return builders.get_pkey(relname)
+
+
+@sql_function
+def dblink_build_sql_insert(relname: str, attnums: list[int], count: int, src: list, tgt: list) -> str:
+    return builders.build_insert(relname, attnums, count, src, tgt)
+
+
+@sql_function
+def dblink_build_sql_delete(relname: str, attnums: list[int], count: int, tgt: list) -> str:
+    return builders.build_delete(relname, attnums, count, tgt)
+
+
+@sql_function
+def dblink_build_sql_update(relname: str, attnums: list[int], count: int, src: list, tgt: list) -> str:
+    return builders.build_update(relname, attnums, count, src, tgt)
