@@ -36,3 +36,15 @@ def _check_dependencies() -> None:
 
 
 _check_dependencies()
+
+_API = ("Error", "connect", "connections", "disconnect", "execute", "query")
+
+
+def __getattr__(name: str) -> object:
+    """The Python API (see dblink_py.api), loaded on first use: it needs plpy,
+    which only exists inside the server."""
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'dblink_py' has no attribute {name!r}")

@@ -69,6 +69,10 @@ def current_user() -> str:
     return query("SELECT pg_catalog.current_user() AS u")[0]["u"]
 
 
+def quote_ident(name: str) -> str:
+    return plpy.quote_ident(name)
+
+
 def current_query() -> str | None:
     return query("SELECT pg_catalog.current_query() AS q")[0]["q"]
 
@@ -190,13 +194,39 @@ def serve_mapping_request(server_oid: int) -> None:
         request["options"] = rows[0]["options"]
 
 
+REMOTE_NOTICES_SETTING = "dblink_py.remote_notices"
+
+
+def forward_remote_notice(source: str, fields: dict[str, str | None]) -> None:
+    """Show a remote NOTICE/WARNING to the local client, saying where it came from.
+
+    Off with SET dblink_py.remote_notices = off. Never raises: it runs
+    inside libpq's notice callback.
+    """
+    try:
+        setting = query(
+            "SELECT pg_catalog.current_setting($1, true) AS v", ("text",), (REMOTE_NOTICES_SETTING,)
+        )[0]["v"]
+        if setting is not None and setting.strip().lower() in ("off", "false", "0", "no"):
+            return
+        severity = fields.get("severity") or "NOTICE"
+        notice(
+            f"{severity} from {source}: {fields.get('message') or ''}",
+            detail=fields.get("detail"),
+            hint=fields.get("hint"),
+            sqlstate=fields.get("sqlstate"),
+        )
+    except Exception:  # noqa: BLE001 - a notice must never break the call
+        return
+
+
 # -- reporting errors to the SQL caller ------------------------------------
 
 # PL/Python reports an exception leaving a function as "<Type>: <message>"
 # (module prefix dropped for builtins); this type makes that "dblink_py: ...".
 # The other diagnostic fields PL/Python reads must exist (as None), or an
 # AttributeError is left pending in the interpreter.
-_ReportedError = type(
+ReportedError = type(
     "dblink_py",
     (plpy.Error,),
     {
@@ -210,7 +240,7 @@ _ReportedError = type(
 
 def to_sql_exception(err: DblinkError) -> Exception:
     """`err` as the exception PL/Python turns into a clean SQL error."""
-    exc = _ReportedError(err.message)
+    exc = ReportedError(err.message)
     exc.sqlstate = err.sqlstate
     exc.detail = err.detail
     exc.hint = err.hint

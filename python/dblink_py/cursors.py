@@ -40,6 +40,7 @@ def open_cursor(link: Link, cursor: str, sql: str) -> None:
         f"DECLARE {cursor} CURSOR FOR {sql}",
         _where(f'while opening cursor "{cursor}"', link),
     )
+    link.cursors.add(cursor)
 
 
 def fetch(link: Link, cursor: str, count: int) -> Iterator[tuple]:
@@ -62,6 +63,7 @@ def close_cursor(link: Link, cursor: str) -> None:
     queries.run_command(
         link.remote, f"CLOSE {cursor}", _where(f'while closing cursor "{cursor}"', link)
     )
+    link.cursors.discard(cursor)
     if link.new_xact_for_cursor:
         link.open_cursor_count -= 1
         if link.open_cursor_count == 0:

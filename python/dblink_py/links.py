@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
 from . import backend, foreign_servers, security
 from .names import truncate_identifier, truncation_notice
-from .registry import Link, session
+from .registry import Link, describe, session
 from .remote import Remote
 
 
@@ -33,6 +37,7 @@ def open_remote(conninfo: str) -> Remote:
         check_interrupts=backend.check_interrupts,
     )
     security.check_after_connect(remote, conninfo)
+    remote.on_notice(backend.forward_remote_notice)
     return remote
 
 
@@ -42,7 +47,9 @@ def connect(name: str | None, target: str) -> None:
         name = connection_name(name, warn=True)
         session.check_name_free(name)
     remote = open_remote(resolve_target(target))
-    session.store(Link(remote, name))
+    link = Link(remote, name)
+    remote.notice_source = link.where
+    session.store(link)
 
 
 def disconnect(name: str | None) -> None:
@@ -52,11 +59,36 @@ def disconnect(name: str | None) -> None:
 
 
 def find_named(name: str) -> Link | None:
-    return session.find(connection_name(name, warn=False))
+    link = session.find(connection_name(name, warn=False))
+    if link is not None:
+        link.last_used_at = time.time()
+    return link
 
 
 def get(name: str | None) -> Link:
     """An open connection: the named one, or the unnamed one for None."""
     if name is not None:
         name = connection_name(name, warn=False)
-    return session.get(name)
+    link = session.get(name)
+    link.last_used_at = time.time()
+    return link
+
+
+@contextmanager
+def target(name_or_target: str | None) -> Iterator[tuple[Remote, str]]:
+    """The remote a dblink()/dblink_exec() argument names, and how errors call it.
+
+    None is the unnamed connection; an open named connection is used as it
+    is; anything else (foreign server, connection string) is connected for
+    this call only, with every check, and closed afterwards, also on error.
+    """
+    link = get(None) if name_or_target is None else find_named(name_or_target)
+    if link is not None:
+        yield link.remote, link.where
+        return
+    assert name_or_target is not None
+    remote = open_remote(resolve_target(name_or_target))
+    try:
+        yield remote, describe(None)
+    finally:
+        remote.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from psycopg import pq
 from psycopg.pq import ExecStatus
@@ -65,7 +65,8 @@ def mimic_remote_styles(remote: Remote) -> Callable[[], None]:
 
 
 def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
-                where: str, on_command: Callable[[], None] | None = None) -> Iterator[Row]:
+                where: str, on_command: Callable[[], None] | None = None,
+                on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Row]:
     """Rows of the last statement's result, as they arrive.
 
     `last_only` is the number of statements whose results come before the
@@ -73,7 +74,8 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
     each statement's rows are held until the next statement replaces them.
     Every result is read, so the connection is idle again afterwards.
     `on_command`, if given, is called (and may raise) when the wanted result
-    is a command status instead of rows.
+    is a command status instead of rows; `on_columns` sees the first result
+    of the wanted statement (for its column names).
     """
     error: DblinkError | None = None
     statement = 0
@@ -99,12 +101,16 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
                     continue
             if wanted:
                 rows = (status_row(remote, result),)
-        elif wanted and result.ntuples:
-            if convert is None:
-                convert = _converter(remote, result)
-            rows = _rows_of(result, convert)
-            if last_only is not None and restore is None:
-                restore = mimic_remote_styles(remote)
+        elif wanted:
+            if on_columns is not None:
+                on_columns(result)
+                on_columns = None
+            if result.ntuples:
+                if convert is None:
+                    convert = _converter(remote, result)
+                rows = _rows_of(result, convert)
+                if last_only is not None and restore is None:
+                    restore = mimic_remote_styles(remote)
         if last_only is None:
             current.extend(rows)
         else:
@@ -124,25 +130,31 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
 
 
 def run_rows(remote: Remote, sql: str, where: str,
-             on_command: Callable[[], None] | None = None) -> Iterator[Row]:
+             on_command: Callable[[], None] | None = None,
+             params: Sequence[str | None] | None = None,
+             on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Row]:
     """Send `sql` and yield the rows of its last statement.
 
     If the caller stops early (a local error while converting a row), the
     remote query is cancelled and its results discarded.
     """
-    count = count_statements(sql)
-    last_only = count - 1 if count else None
-    remote.send_query(sql, chunk_rows=CHUNK_ROWS)
+    if params is not None:
+        last_only: int | None = 0  # the extended protocol takes one statement
+    else:
+        count = count_statements(sql)
+        last_only = count - 1 if count else None
+    remote.send_query(sql, params=params, chunk_rows=CHUNK_ROWS)
     try:
-        yield from stream_rows(remote, remote.results(), last_only, where, on_command)
+        yield from stream_rows(remote, remote.results(), last_only, where, on_command, on_columns)
     finally:
         if remote.query_running:
             remote.abandon_query()
 
 
-def run_command(remote: Remote, sql: str, where: str) -> str:
+def run_command(remote: Remote, sql: str, where: str,
+                params: Sequence[str | None] | None = None) -> str:
     """Send `sql` and return the command status of its last statement."""
-    remote.send_query(sql)
+    remote.send_query(sql, params=params)
     last: pq.PGresult | None = None
     error: RemoteError | None = None
     for result in remote.results():
@@ -170,3 +182,32 @@ def result_rows(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Row
     restore = mimic_remote_styles(remote)
     yield from _rows_of(result, _converter(remote, result))
     restore()
+
+
+def describe(remote: Remote, sql: str, where: str) -> list[tuple[str, int, int]]:
+    """(name, type oid, typmod) of each result column of `sql`, without running it."""
+    remote.send_describe(sql)
+    _expect_command(remote, where)
+    remote.describe_prepared()
+    columns: list[tuple[str, int, int]] = []
+    error: RemoteError | None = None
+    for result in remote.results():
+        if result.status in ERROR_STATUSES:
+            error = error or remote.remote_error(result, where)
+            continue
+        columns = [
+            (remote.decode(result.fname(i) or b""), result.ftype(i), result.fmod(i))
+            for i in range(result.nfields)
+        ]
+    if error is not None:
+        raise error
+    return columns
+
+
+def _expect_command(remote: Remote, where: str) -> None:
+    error: RemoteError | None = None
+    for result in remote.results():
+        if result.status in ERROR_STATUSES and error is None:
+            error = remote.remote_error(result, where)
+    if error is not None:
+        raise error

@@ -17,6 +17,7 @@ class Link:
     name: str | None
     open_cursor_count: int = 0
     new_xact_for_cursor: bool = False
+    cursors: set[str] = field(default_factory=set)  # opened with dblink_open, not yet closed
     last_used_at: float = field(default_factory=time.time)
 
     @property

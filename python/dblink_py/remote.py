@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NoReturn, Sequence
 
 from psycopg import OperationalError, pq
 from psycopg.conninfo import make_conninfo
@@ -68,6 +68,8 @@ class Remote:
         self.codec = codec
         self.check_interrupts = check_interrupts
         self.opened_at = time.time()
+        # how forwarded remote notices name this connection
+        self.notice_source = "unnamed dblink connection"
 
     # -- connecting -------------------------------------------------------
 
@@ -115,11 +117,37 @@ class Remote:
     def closed(self) -> bool:
         return self.pgconn.status == ConnStatus.BAD and self.pgconn.socket == -1
 
+    def on_notice(self, forward: Callable[[str, dict[str, str | None]], None]) -> None:
+        """Hand each remote NOTICE/WARNING to `forward(source, fields)`."""
+
+        def handler(result: pq.PGresult) -> None:
+            def field(code: DiagnosticField) -> str | None:
+                raw = result.error_field(code)
+                return None if raw is None else raw.decode(self.codec, "replace")
+
+            forward(
+                self.notice_source,
+                {
+                    "severity": field(DiagnosticField.SEVERITY),
+                    "message": field(DiagnosticField.MESSAGE_PRIMARY),
+                    "detail": field(DiagnosticField.MESSAGE_DETAIL),
+                    "hint": field(DiagnosticField.MESSAGE_HINT),
+                    "sqlstate": field(DiagnosticField.SQLSTATE),
+                },
+            )
+
+        self.pgconn.notice_handler = handler
+
     # -- state ------------------------------------------------------------
 
     def parameter(self, name: str) -> str | None:
         value = self.pgconn.parameter_status(name.encode())
         return None if value is None else value.decode(self.codec, "replace")
+
+    def info(self, what: str) -> str | None:
+        """host, port, db or user of the connection, as libpq reports them."""
+        raw = getattr(self.pgconn, what)
+        return None if raw is None else raw.decode(self.codec, "replace")
 
     @property
     def query_running(self) -> bool:
@@ -134,17 +162,44 @@ class Remote:
 
     # -- sending and reading ----------------------------------------------
 
-    def send_query(self, sql: str, *, chunk_rows: int = 0) -> None:
-        """Send SQL text (simple protocol); rows arrive in chunks if asked."""
+    def send_query(
+        self, sql: str, *, params: Sequence[str | None] | None = None, chunk_rows: int = 0
+    ) -> None:
+        """Send SQL: as text (simple protocol, several statements allowed), or
+        with `params` bound separately (extended protocol, one statement,
+        values as text, None for NULL); rows arrive in chunks if asked."""
+        encode = self.codec
         try:
-            self.pgconn.send_query(sql.encode(self.codec))
+            if params is None:
+                self.pgconn.send_query(sql.encode(encode))
+            else:
+                values = [None if v is None else v.encode(encode) for v in params]
+                self.pgconn.send_query_params(sql.encode(encode), values)
         except OperationalError:
-            if self.pgconn.status == ConnStatus.BAD:
-                raise self.lost() from None
-            raise SendFailed(f"could not send query: {self.error_message}") from None
+            self._send_failed()
         if chunk_rows:
             self.pgconn.set_chunked_rows_mode(chunk_rows)
         self._flush()
+
+    def send_describe(self, sql: str) -> None:
+        """Prepare `sql` unnamed and ask for its result description (nothing runs)."""
+        try:
+            self.pgconn.send_prepare(b"", sql.encode(self.codec))
+        except OperationalError:
+            self._send_failed()
+        self._flush()
+
+    def describe_prepared(self) -> None:
+        try:
+            self.pgconn.send_describe_prepared(b"")
+        except OperationalError:
+            self._send_failed()
+        self._flush()
+
+    def _send_failed(self) -> NoReturn:
+        if self.pgconn.status == ConnStatus.BAD:
+            raise self.lost() from None
+        raise SendFailed(f"could not send query: {self.error_message}") from None
 
     def _flush(self) -> None:
         while True:

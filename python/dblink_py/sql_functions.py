@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Iterator
 
-from . import asynchronous, backend, cursors, foreign_servers, links, queries
+from . import asynchronous, backend, cursors, foreign_servers, introspection, links, queries
 from .backend import sql_function, sql_set_function
 from .errors import RemoteError
-from .registry import Link, describe, session
-from .remote import Remote
+from .registry import session
 
 OK = "OK"
-
-
-@contextmanager
-def _target(target: str | None) -> Iterator[tuple[Remote, str]]:
-    """The remote a dblink()/dblink_exec() argument names, and how errors call it.
-
-    An open named connection is used as it is; anything else is connected
-    for this call only and closed afterwards, also on error.
-    """
-    if target is None:
-        link: Link | None = links.get(None)
-    else:
-        link = links.find_named(target)
-    if link is not None:
-        yield link.remote, link.where
-        return
-    remote = links.open_remote(links.resolve_target(target))
-    try:
-        yield remote, describe(None)
-    finally:
-        remote.close()
 
 
 def _soften(err: RemoteError) -> None:
@@ -53,10 +30,12 @@ def dblink_disconnect(name: str | None) -> str:
 
 
 @sql_set_function
-def dblink(target: str | None, sql: str, fail_on_error: bool = True) -> Iterator[tuple]:
-    with _target(target) as (remote, name):
+def dblink(target: str | None, sql: str, fail_on_error: bool = True,
+           params: list[str | None] | None = None) -> Iterator[tuple]:
+    with links.target(target) as (remote, name):
         try:
-            yield from queries.run_rows(remote, sql, f"while executing query on {name}")
+            yield from queries.run_rows(remote, sql, f"while executing query on {name}",
+                                        params=params)
         except RemoteError as err:
             if fail_on_error:
                 raise
@@ -64,10 +43,11 @@ def dblink(target: str | None, sql: str, fail_on_error: bool = True) -> Iterator
 
 
 @sql_function
-def dblink_exec(target: str | None, sql: str, fail_on_error: bool = True) -> str:
-    with _target(target) as (remote, name):
+def dblink_exec(target: str | None, sql: str, fail_on_error: bool = True,
+                params: list[str | None] | None = None) -> str:
+    with links.target(target) as (remote, name):
         try:
-            return queries.run_command(remote, sql, f"while executing command on {name}")
+            return queries.run_command(remote, sql, f"while executing command on {name}", params)
         except RemoteError as err:
             if fail_on_error:
                 raise
@@ -150,6 +130,27 @@ def dblink_get_notify(name: str | None) -> list[tuple[str, int, str]]:
     return asynchronous.notifications(link)
 
 
+# -- Beyond dblink: descriptions and introspection ---------------------------
+
+
+@sql_set_function
+def dblink_describe(target: str | None, sql: str) -> list[tuple[int, str, str]]:
+    with links.target(target) as (remote, name):
+        return introspection.describe_columns(remote, sql, f"while describing query on {name}")
+
+
+@sql_function
+def dblink_column_definitions(target: str | None, sql: str) -> str:
+    with links.target(target) as (remote, name):
+        columns = introspection.describe_columns(remote, sql, f"while describing query on {name}")
+    return introspection.column_definitions(columns)
+
+
+@sql_set_function
+def dblink_connection_info() -> list[tuple]:
+    return introspection.connection_rows(session.all())
+
+
 # -- Session information -----------------------------------------------------
 
 
@@ -205,3 +206,9 @@ def dblink_build_sql_delete(relname: str, attnums: list[int], count: int, tgt: l
 @sql_function
 def dblink_build_sql_update(relname: str, attnums: list[int], count: int, src: list, tgt: list) -> str:
     return builders.build_update(relname, attnums, count, src, tgt)
+
+
+@sql_function
+def dblink_py_load() -> None:
+    """Nothing to do: calling it has put dblink_py on the session's sys.path."""
+    return None

@@ -1,0 +1,77 @@
+"""Descriptions: the columns a remote query returns, and the session's open connections."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from psycopg.pq import TransactionStatus
+
+from . import backend, queries
+from .registry import Link
+from .remote import Remote
+
+TRANSACTION_STATUS_NAMES = {
+    TransactionStatus.IDLE: "idle",
+    TransactionStatus.ACTIVE: "active",
+    TransactionStatus.INTRANS: "in transaction",
+    TransactionStatus.INERROR: "in failed transaction",
+    TransactionStatus.UNKNOWN: "unknown",
+}
+
+
+def _array_literal(values: list[Any]) -> str:
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
+def describe_columns(remote: Remote, sql: str, where: str) -> list[tuple[int, str, str]]:
+    """(position, name, type as the remote format_type writes it) of `sql`'s result."""
+    columns = queries.describe(remote, sql, where)
+    if not columns:
+        return []
+    type_names = queries.run_rows(
+        remote,
+        "SELECT pg_catalog.format_type(u.t, u.m) FROM ROWS FROM ("
+        "pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.int4[]))"
+        " WITH ORDINALITY AS u(t, m, i) ORDER BY u.i",
+        where,
+        params=[_array_literal([c[1] for c in columns]), _array_literal([c[2] for c in columns])],
+    )
+    return [
+        (position, name, str(type_row[0]))
+        for position, ((name, _oid, _mod), type_row) in enumerate(zip(columns, type_names), 1)
+    ]
+
+
+def column_definitions(columns: list[tuple[int, str, str]]) -> str:
+    """Text to paste after `AS t(`: quoted names and their types."""
+    return ", ".join(f"{backend.quote_ident(name)} {type_name}" for _, name, type_name in columns)
+
+
+def _timestamp(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+
+
+def connection_rows(links: list[Link]) -> list[tuple[Any, ...]]:
+    """One row per open connection for dblink_connection_info(); never a password."""
+    found = []
+    for link in links:
+        pgconn = link.remote.pgconn
+        version = pgconn.server_version
+        found.append(
+            (
+                link.name,
+                link.remote.info("host"),
+                int(link.remote.info("port") or 0) or None,
+                link.remote.info("db"),
+                link.remote.info("user"),
+                pgconn.backend_pid or None,
+                link.remote.parameter("server_version") or (str(version) if version else None),
+                TRANSACTION_STATUS_NAMES.get(pgconn.transaction_status, "unknown"),
+                link.remote.query_running,
+                len(link.cursors),
+                _timestamp(link.remote.opened_at).isoformat(),
+                _timestamp(link.last_used_at).isoformat(),
+            )
+        )
+    return found
