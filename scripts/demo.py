@@ -24,7 +24,6 @@ from typing import NoReturn
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-import psycopg  # noqa: E402
 from psycopg.conninfo import make_conninfo  # noqa: E402
 
 from servers import EXTENSION, NO_PASSFILE, LocalProvider, Server  # noqa: E402
@@ -95,11 +94,6 @@ class Psql:
             signal.signal(signal.SIGINT, previous)
 
 
-def has_fdw(local: Server) -> bool:
-    with psycopg.connect(local.dsn(), autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_foreign_data_wrapper WHERE fdwname = 'dblink_fdw'").fetchone() is not None
-
-
 def remote_setup_sql() -> str:
     return """\
 CREATE TABLE foo(f1 int, f2 text, f3 text[], PRIMARY KEY (f1, f2));
@@ -165,7 +159,8 @@ def run_demo(provider: LocalProvider, want_psql: bool) -> int:
         raise SystemExit(f"dblink_py could not be installed into the private copy:\n{problem}")
     assert provider.root is not None
     say(f"    ready after {time.monotonic() - started:.0f} s")
-    say(f"    files:          {provider.root}  (removed at the end)")
+    fate = "kept (DBLINK_PY_KEEP=1), servers stopped" if provider.keep else "removed"
+    say(f"    files:          {provider.root}  ({fate} at the end)")
     say(f"    local server:   {public_dsn(local)}   (trust on 127.0.0.1; dblink_py runs here)")
     say(f"    remote server:  {public_dsn(remote)}   (scram-sha-256, random password)")
     say(f"    server logs:    {provider.root}/local/server.log, {provider.root}/remote/server.log")
@@ -174,19 +169,13 @@ def run_demo(provider: LocalProvider, want_psql: bool) -> int:
     psql.script(local, "On the local server: CREATE EXTENSION, then dblink_connect's example",
                 connect_example_sql(remote))
 
-    if has_fdw(local):
-        psql.script(remote, "On the remote: a role with a password, for the foreign-server example",
-                    remote_role_sql())
-        psql.script(local, "On the local server: a foreign server and a user mapping,"
-                    " used by a non-superuser", foreign_server_sql(remote))
-    else:
-        heading("Skipped: the foreign-server part of the example")
-        say("    this build of dblink_py has no dblink_fdw foreign-data wrapper yet; once it has,"
-            " the demo runs CREATE SERVER fdtest FOREIGN DATA WRAPPER dblink_fdw ..., a user"
-            f" mapping for {FDW_USER} and dblink_connect('myconn', 'fdtest') as that role")
+    psql.script(remote, "On the remote: a role with a password, for the foreign-server example",
+                remote_role_sql())
+    psql.script(local, "On the local server: a foreign server and a user mapping,"
+                " used by a non-superuser", foreign_server_sql(remote))
 
     if want_psql:
-        if sys.stdin.isatty() and sys.stdout.isatty():
+        if sys.stdin.isatty():
             heading("Interactive psql on the local server (\\q to leave; the servers are removed afterwards)")
             say("    :'remote' holds the remote connection string, password included:")
             say("        SELECT dblink_connect(:'remote');")
@@ -199,6 +188,15 @@ def run_demo(provider: LocalProvider, want_psql: bool) -> int:
         heading("Done")
         say("    `make demo ARGS=--psql` (or scripts/demo --psql) leaves you in psql on the local server instead")
     return 0
+
+
+def interrupted(exc: BaseException | None) -> bool:
+    """Whether exc is Ctrl-C, or an error that Ctrl-C caused (a child killed, cleanup failing)."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__context__
+    return False
 
 
 def main() -> int:
@@ -217,15 +215,21 @@ def main() -> int:
     provider = LocalProvider(keep=os.environ.get("DBLINK_PY_KEEP") == "1")
     try:
         return run_demo(provider, args.psql)
-    except KeyboardInterrupt:
+    except BaseException as e:
+        if not interrupted(e):
+            raise
         say("\ninterrupted")
         return 130
     finally:
         root = provider.root
         if root is not None:
             heading("Stopping the servers")
-        provider.stop()
+        try:
+            provider.stop()
+        except Exception as e:  # noqa: BLE001 - e.g. interrupted half-way through initdb
+            say(f"    not stopped cleanly: {str(e).splitlines()[0]}")
         if root is not None and not provider.keep:
+            shutil.rmtree(root, ignore_errors=True)
             say(f"    removed {root}")
 
 
