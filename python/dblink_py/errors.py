@@ -92,6 +92,12 @@ class Interrupted(DblinkError):
     sqlstate = "57014"
 
 
+class ClientGone(Interrupted):
+    """The local client disconnected while dblink_py was waiting."""
+
+    sqlstate = "08006"
+
+
 class ConversionError(DblinkError):
     """A remote value that the local column type cannot take."""
 
@@ -130,10 +136,6 @@ class ArraySubscriptError(DblinkError):
 
 class CardinalityViolation(DblinkError):
     sqlstate = "21000"
-
-
-class InsufficientPrivilege(DblinkError):
-    sqlstate = "42501"
 
 
 class WrongObjectType(DblinkError):
