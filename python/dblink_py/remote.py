@@ -18,9 +18,13 @@ from .errors import (
 )
 from .waiting import READ, WRITE, wait_socket, wait_uninterrupted
 
-# How long cleanup after a local interrupt may take: sending the cancel
-# request and discarding what the remote server still sends.
-CLEANUP_TIMEOUT = 5.0
+# How long cleanup after a local interrupt may take in all: sending the
+# cancel request and discarding what the remote server still sends. An
+# interrupted call must end within a second; a remote that cannot be cleaned
+# up in time is disconnected instead.
+CLEANUP_TIMEOUT = 0.7
+# How long dblink_cancel_query waits for the cancel request to be delivered.
+CANCEL_TIMEOUT = 5.0
 
 TERMINAL_STATUSES = frozenset(
     {
@@ -70,6 +74,8 @@ class Remote:
         self.opened_at = time.time()
         # how forwarded remote notices name this connection
         self.notice_source = "unnamed dblink connection"
+        # why dblink_py closed this connection itself, if it did
+        self.failure: str | None = None
 
     # -- connecting -------------------------------------------------------
 
@@ -141,12 +147,18 @@ class Remote:
     # -- state ------------------------------------------------------------
 
     def parameter(self, name: str) -> str | None:
-        value = self.pgconn.parameter_status(name.encode())
+        try:
+            value = self.pgconn.parameter_status(name.encode())
+        except OperationalError:  # closed
+            return None
         return None if value is None else value.decode(self.codec, "replace")
 
     def info(self, what: str) -> str | None:
         """host, port, db or user of the connection, as libpq reports them."""
-        raw = getattr(self.pgconn, what)
+        try:
+            raw = getattr(self.pgconn, what)
+        except OperationalError:  # closed
+            return None
         return None if raw is None else raw.decode(self.codec, "replace")
 
     @property
@@ -155,6 +167,8 @@ class Remote:
 
     @property
     def error_message(self) -> str:
+        if self.failure is not None:
+            return self.failure
         return libpq_message(self.pgconn.error_message, self.codec)
 
     def decode(self, raw: bytes) -> str:
@@ -283,7 +297,7 @@ class Remote:
 
     # -- cancelling --------------------------------------------------------
 
-    def cancel(self) -> str | None:
+    def cancel(self, timeout: float = CANCEL_TIMEOUT) -> str | None:
         """Ask the remote server to cancel the running query; error text or None."""
         try:
             cancel = self.pgconn.cancel_conn()
@@ -291,7 +305,7 @@ class Remote:
             return str(exc)
         try:
             cancel.start()
-            deadline = time.monotonic() + CLEANUP_TIMEOUT
+            deadline = time.monotonic() + timeout
             while True:
                 status = cancel.poll()
                 if status == PollingStatus.OK:
@@ -315,16 +329,23 @@ class Remote:
         pgconn = self.pgconn
         if pgconn.status != ConnStatus.OK:
             return
-        self.cancel()
         deadline = time.monotonic() + CLEANUP_TIMEOUT
+        self.cancel(timeout=CLEANUP_TIMEOUT)
         try:
             while True:
                 while pgconn.is_busy():
                     if not wait_uninterrupted(pgconn.socket, READ, deadline):
-                        pgconn.finish()
+                        self.close_broken(
+                            "connection closed: the remote server did not answer the cancel request in time"
+                        )
                         return
                     pgconn.consume_input()
                 if pgconn.get_result() is None:
                     return
         except OperationalError:
             return
+
+    def close_broken(self, reason: str) -> None:
+        """Close a connection that cannot be used any more, remembering why."""
+        self.failure = reason
+        self.pgconn.finish()
