@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import plpy  # provided by PL/Python inside the backend
 
+from .conversion import raise_unreported_error
 from .errors import ClientGone, DblinkError, Interrupted
 
 _plans: dict[str, Any] = {}
@@ -386,9 +387,12 @@ _END = object()
 
 
 def _guarded(first: Any, rows: Iterator[Any]) -> Iterator[Any]:
+    """Yield the rows; after each, first of all, surface a conversion error
+    PL/Python left pending (see conversion.raise_unreported_error)."""
     yield first
     while True:
         try:
+            raise_unreported_error()
             row = next(rows)
         except StopIteration:
             return

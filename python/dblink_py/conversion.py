@@ -1,10 +1,10 @@
-"""Remote values in text form, shaped so PL/Python converts them right for any declared local type."""
+"""Remote values as text, shaped so PL/Python converts them right for any declared local type."""
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Optional, Union
 
 from .errors import ConversionError
 
@@ -114,8 +114,8 @@ def raise_unreported_error() -> None:
         raise error
 
 
-def _pending_error(error: SystemError) -> BaseException:
-    """The ConversionError behind a SystemError, else the SystemError.
+def _pending_error(error: SystemError) -> ConversionError | None:
+    """The ConversionError that caused a SystemError, if one did.
 
     An error PL/Python left pending (a boolean column's) turns the next C
     call into ``SystemError: ... returned a result with an exception set``,
@@ -126,7 +126,7 @@ def _pending_error(error: SystemError) -> BaseException:
     cause: BaseException | None = error
     while isinstance(cause, SystemError):
         cause = cause.__cause__
-    return cause if isinstance(cause, ConversionError) else error
+    return cause if isinstance(cause, ConversionError) else None
 
 
 # --- bytea ----------------------------------------------------------------
@@ -192,8 +192,8 @@ class RemoteText(str):
     """
 
     _delimiter = ","
-    _items: Optional[list[Element]] = None
-    _error: Optional[ConversionError] = None
+    _items: list[Element] | None = None
+    _error: ConversionError | None = None
 
     def __bool__(self) -> bool:
         return parse_bool(self)
@@ -202,36 +202,46 @@ class RemoteText(str):
         try:
             return parse_bytea(self)
         except SystemError as error:
-            raise _pending_error(error) from None
+            cause = _pending_error(error)
+            if cause is None:
+                raise
+            raise cause from None
 
     def _elements(self) -> list[Element]:
+        """Parse the array literal once; remember the result or the error."""
         # PL/Python 15 calls len() twice and ignores an error from the first
         # call, so the second must re-raise it before any C call: attribute
         # reads only, no method calls.
-        items = self._items
-        if items is None:
-            if self._error is not None:
-                raise self._error
-            try:
-                items = self._items = self._parse()
-            except ConversionError as error:
-                self._error = error
+        if self._error is not None:
+            raise self._error
+        try:
+            items = self._items = self._parse()
+        except ConversionError as error:
+            self._error = error
+            raise
+        except SystemError as error:
+            cause = _pending_error(error)
+            if cause is None:
                 raise
-            except SystemError as error:
-                raise _pending_error(error) from None
+            raise cause from None
         return items
 
     def _parse(self) -> list[Element]:
-        return parse_array_literal(str.__str__(self), self._delimiter)
+        return _parse_literal(str.__str__(self), self._delimiter)
 
+    # The sequence methods run once per array element for millions of rows:
+    # read the cache inline, call _elements() only the first time.
     def __len__(self) -> int:
-        return len(self._elements())
+        items = self._items
+        return len(self._elements() if items is None else items)
 
     def __getitem__(self, index: int | slice) -> Element | list[Element]:  # type: ignore[override]
-        return self._elements()[index]
+        items = self._items
+        return (self._elements() if items is None else items)[index]
 
     def __iter__(self) -> Iterator[Element]:  # type: ignore[override]
-        return iter(self._elements())
+        items = self._items
+        return iter(self._elements() if items is None else items)
 
 
 class _VectorText(RemoteText):
@@ -260,8 +270,10 @@ class RemoteArray(list):  # type: ignore[type-arg]
     RemoteText does, so the value suits text, boolean and bytea columns too.
     """
 
+    __slots__ = ("text",)
+
     def __init__(self, items: Sequence[Element], text: str) -> None:
-        super().__init__(items)
+        list.__init__(self, items)  # not super(): arrays are made per row
         self.text = text
 
     def __str__(self) -> str:
@@ -274,7 +286,7 @@ class RemoteArray(list):  # type: ignore[type-arg]
         return parse_bytea(self.text)
 
 
-Element = Union[RemoteText, RemoteArray, None]
+Element = RemoteText | RemoteArray | None
 _text_classes: dict[str, type[RemoteText]] = {",": RemoteText}
 
 
@@ -347,28 +359,47 @@ def make_row_converter(
 
 # --- array literals -------------------------------------------------------
 
-_SIMPLE_BODY = re.compile(r'[{}"\\]')
-_DIMENSION = re.compile(rf"[{_SPACE_CLASS}]*\[([+-]?[0-9]+)(?::([+-]?[0-9]+))?\]")
+
+class _Syntax:
+    """The compiled patterns of array literals with one element delimiter."""
+
+    def __init__(self, delimiter: str) -> None:
+        d = re.escape(delimiter)
+        plain = rf'[^{{}}"\\{d}{_SPACE_CLASS}]'
+        char = rf"(?:{plain}|\\[\s\S])"
+        quoted = r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"'
+        item = rf"(?:{quoted}|{plain}+)"
+        # Characters that keep braces from being array_out's simplest output.
+        self.not_bare = re.compile(rf'[{{}}"\\{_SPACE_CLASS}]')
+        # An unquoted NULL in a literal without white space.
+        self.null = re.compile(rf"(?i)[{{{d}]null[{d}}}]")
+        # One level of elements, quoted or bare, without white space around
+        # them: array_out's output, and each innermost level of it.
+        self.flat = re.compile(rf"\{{(?:{item}(?:{d}{item})*)?\}}")
+        self.flat_item = re.compile(rf'"((?:{quoted[1:-1]}))"|({plain}+)')
+        # Characters that keep a two-dimensional literal from being bare.
+        self.not_bare_grid = re.compile(rf'["\\{_SPACE_CLASS}]')
+        # Any token after white space; a lone white-space character is
+        # trailing space, a lone '"' or '\' a malformed end.
+        self.token = re.compile(
+            rf"[{_SPACE_CLASS}]*([{{}}]|{d}|{quoted}|{char}(?:[{_SPACE_CLASS}]*{char})*|[\s\S])"
+        )
+
+
+_COMMA = _Syntax(",")
+_SYNTAX: dict[str, _Syntax] = {",": _COMMA}
+_DIMENSION = re.compile(rf"[{_SPACE_CLASS}]*\[([0-9+-]+)(?::([0-9+-]+))?\]")
+_ATOI = re.compile(r"[+-]?[0-9]*")
 _SKIP_SPACE = re.compile(rf"[{_SPACE_CLASS}]*")
 _UNESCAPE = re.compile(r"\\([\s\S])")
-_TOKENS: dict[str, re.Pattern[str]] = {}
-# The groups of _token_pattern(); no group matched means end of input or junk.
-_OPEN, _CLOSE, _DELIMITER, _QUOTED, _UNQUOTED = 1, 2, 3, 4, 5
+_ESCAPED_CHAR = operator.itemgetter(1)  # as a C callable, far faster than r"\1"
 
 
-def _token_pattern(delimiter: str) -> re.Pattern[str]:
-    """array_in's tokens, after white space: { } delimiter "quoted" unquoted."""
-    pattern = _TOKENS.get(delimiter)
-    if pattern is None:
-        d = re.escape(delimiter)
-        char = rf'(?:[^{{}}"\\{d}{_SPACE_CLASS}]|\\[\s\S])'
-        pattern = _TOKENS[delimiter] = re.compile(
-            rf"[{_SPACE_CLASS}]*(?:(\{{)|(\}})|({d})"
-            rf'|"((?:[^"\\]|\\[\s\S])*)"'
-            rf"|({char}(?:[{_SPACE_CLASS}]*{char})*)"
-            rf"|[\s\S]|\Z)"
-        )
-    return pattern
+def _syntax(delimiter: str) -> _Syntax:
+    syntax = _SYNTAX.get(delimiter)
+    if syntax is None:
+        syntax = _SYNTAX[delimiter] = _Syntax(delimiter)
+    return syntax
 
 
 def _malformed(text: str, detail: str) -> ConversionError:
@@ -390,19 +421,70 @@ def parse_array_literal(text: str, delimiter: str = ",") -> list[Element]:
     dimension decoration (``[1:3]={...}``) is accepted when every lower bound
     is 1: PL/Python cannot return other lower bounds (SQLSTATE 0A000).
     """
-    text = str(text)
-    # Fast path: one dimension, no quotes, no escapes.
-    if text[:1] == "{" and text[-1:] == "}":
-        body = text[1:-1]
-        if _SIMPLE_BODY.search(body) is None:
-            items = [item.strip(_SPACE) for item in body.split(delimiter)]
-            if "" not in items:
-                return [
-                    None if len(item) == 4 and item.upper() == "NULL" else RemoteText(item)
-                    for item in items
-                ]
-            if len(items) == 1:
-                return []
+    return _parse_literal(str(text), delimiter)
+
+
+def _parse_literal(text: str, delimiter: str) -> list[Element]:
+    """parse_array_literal() for a str: array_out's usual output without Python loops."""
+    syntax = _COMMA if delimiter == "," else _syntax(delimiter)
+    braced = text[:1] == "{" and text[-1:] == "}"
+    if braced and syntax.not_bare.search(text, 1, len(text) - 1) is None:
+        items = text[1:-1].split(delimiter)
+        if "" not in items:
+            if syntax.null.search(text) is None:
+                return list(map(RemoteText, items))
+            return [None if item.upper() == "NULL" else RemoteText(item) for item in items]
+    if syntax.flat.fullmatch(text) is not None:
+        return _flat_elements(text, 0, len(text), syntax)
+    if text[:2] == "{{" and text[-2:] == "}}" and syntax.not_bare_grid.search(text) is None:
+        rows = _bare_grid(text, delimiter, syntax)
+        if rows is not None:
+            return rows
+    return _parse_general(text, delimiter, syntax)
+
+
+def _bare_grid(text: str, delimiter: str, syntax: _Syntax) -> list[Element] | None:
+    """The rows of a two-dimensional literal of bare elements (``{{1,2},{3,4}}``).
+
+    None when it is not one after all; the general parser then decides.
+    """
+    rows = text[2:-2].split("}" + delimiter + "{")
+    grid = [row.split(delimiter) for row in rows]
+    width = len(grid[0])
+    for row, items in zip(rows, grid):
+        if "{" in row or "}" in row or "" in items or len(items) != width:
+            return None
+    if syntax.null.search(text) is None:
+        return [
+            RemoteArray(list(map(RemoteText, items)), "{" + row + "}")
+            for row, items in zip(rows, grid)
+        ]
+    return [
+        RemoteArray(
+            [None if item.upper() == "NULL" else RemoteText(item) for item in items],
+            "{" + row + "}",
+        )
+        for row, items in zip(rows, grid)
+    ]
+
+
+def _flat_elements(text: str, start: int, end: int, syntax: _Syntax) -> list[Element]:
+    """The elements of ``text[start:end]``, a level that ``syntax.flat`` matched."""
+    pairs = syntax.flat_item.findall(text, start + 1, end - 1)  # (quoted, bare), one is ""
+    if text.find("\\", start, end) < 0 and syntax.null.search(text, start, end) is None:
+        return list(map(RemoteText, map("".join, pairs)))
+    return [
+        _unescaped(quoted) if not bare else None if bare.upper() == "NULL" else RemoteText(bare)
+        for quoted, bare in pairs
+    ]
+
+
+def _unescaped(value: str) -> RemoteText:
+    return RemoteText(_UNESCAPE.sub(_ESCAPED_CHAR, value) if "\\" in value else value)
+
+
+def _parse_general(text: str, delimiter: str, syntax: _Syntax) -> list[Element]:
+    """Parse any literal array_in() accepts: white space, escapes, dimensions, decoration."""
     bounds, position = _parse_dimensions(text)
     if text[position : position + 1] != "{":
         if bounds:
@@ -410,9 +492,11 @@ def parse_array_literal(text: str, delimiter: str = ",") -> list[Element]:
         if text[position : position + 1] == "[":
             raise _malformed(text, '"[" must introduce explicitly-specified array dimensions.')
         raise _malformed(text, 'Array value must start with "{" or dimension information.')
-    elements, position, shape = _parse_level(text, position, delimiter, 1)
-    if text[position:].strip(_SPACE):
-        raise _malformed(text, "Junk after closing right brace.")
+    # Like array_in, errors in the braces quote the text from the first "{".
+    braces = text[position:]
+    elements, shape, end = _parse_level(braces, 0, delimiter, syntax, 1)
+    if braces[end:].strip(_SPACE):
+        raise _malformed(braces, "Junk after closing right brace.")
     if bounds:
         if shape != tuple(upper - lower + 1 for lower, upper in bounds):
             raise _malformed(text, "Specified array dimensions do not match array contents.")
@@ -435,7 +519,7 @@ def _parse_dimensions(text: str) -> tuple[list[tuple[int, int]], int]:
         if len(bounds) == MAXDIM:
             raise _too_many_dimensions()
         first, second = match.groups()
-        lower, upper = (1, int(first)) if second is None else (int(first), int(second))
+        lower, upper = (1, _atoi(first)) if second is None else (_atoi(first), _atoi(second))
         if upper < lower:
             raise _Error("upper bound cannot be less than lower bound", sqlstate="2202E")
         bounds.append((lower, upper))
@@ -448,26 +532,34 @@ def _parse_dimensions(text: str) -> tuple[list[tuple[int, int]], int]:
     return bounds, position
 
 
+def _atoi(digits: str) -> int:
+    """C's atoi(), which array_in applies to what it took for dimension digits."""
+    number = _ATOI.match(digits).group()  # type: ignore[union-attr]
+    return int(number) if number.lstrip("+-") else 0
+
+
 def _parse_level(
-    text: str, start: int, delimiter: str, depth: int
-) -> tuple[list[Element], int, tuple[int, ...]]:
-    """Parse the braces opening at text[start]: their items, the position after them, their shape."""
-    tokens = _token_pattern(delimiter)
+    text: str, start: int, delimiter: str, syntax: _Syntax, depth: int
+) -> tuple[list[Element], tuple[int, ...], int]:
+    """Parse the level whose "{" is at ``start``: its items, its shape, the position after it."""
+    flat = syntax.flat.match(text, start)
+    if flat is not None and (depth == 1 or flat.end() - start > 2):
+        items = _flat_elements(text, start, flat.end(), syntax)
+        return items, (len(items),) if items else (), flat.end()
     items: list[Element] = []
     nested: bool | None = None  # whether this level holds sub-arrays
     inner_shape: tuple[int, ...] = ()
     position = start + 1
     while True:
-        match = tokens.match(text, position)
-        position = match.end()  # type: ignore[union-attr]
-        token = match.lastindex  # type: ignore[union-attr]
-        if token == _CLOSE and depth == 1 and not items:
-            return items, position, ()
-        if token == _OPEN and nested is not False:
+        match = syntax.token.match(text, position)
+        token = match.group(1) if match is not None else ""
+        if token == "}" and depth == 1 and not items:
+            return items, (), match.end()  # type: ignore[union-attr]
+        if token == "{" and nested is not False:
             if depth == MAXDIM:
                 raise _too_many_dimensions()
-            opened = match.start(_OPEN)  # type: ignore[union-attr]
-            sub, position, shape = _parse_level(text, opened, delimiter, depth + 1)
+            opened = match.start(1)  # type: ignore[union-attr]
+            sub, shape, position = _parse_level(text, opened, delimiter, syntax, depth + 1)
             if nested is None:
                 nested, inner_shape = True, shape
             elif shape != inner_shape:
@@ -475,32 +567,37 @@ def _parse_level(
                     text, "Multidimensional arrays must have sub-arrays with matching dimensions."
                 )
             items.append(RemoteArray(sub, text[opened:position]))
-        elif token in (_QUOTED, _UNQUOTED) and nested is not True:
+        elif nested is not True and _is_element(token, delimiter):
             nested = False
-            value = match.group(token)  # type: ignore[union-attr]
-            if token == _UNQUOTED and len(value) == 4 and value.upper() == "NULL":
+            position = match.end()  # type: ignore[union-attr]
+            if token[0] == '"':
+                items.append(_unescaped(token[1:-1]))
+            elif len(token) == 4 and token.upper() == "NULL":
                 items.append(None)
             else:
-                items.append(RemoteText(_UNESCAPE.sub(r"\1", value) if "\\" in value else value))
+                items.append(_unescaped(token))
         else:
             raise _unexpected(text, token, delimiter)
-        match = tokens.match(text, position)
-        position = match.end()  # type: ignore[union-attr]
-        token = match.lastindex  # type: ignore[union-attr]
-        if token == _CLOSE:
-            return items, position, (len(items), *inner_shape)
-        if token != _DELIMITER:
+        match = syntax.token.match(text, position)
+        token = match.group(1) if match is not None else ""
+        position = match.end() if match is not None else position
+        if token == "}":
+            return items, (len(items), *inner_shape), position
+        if token != delimiter:
             raise _unexpected(text, token, delimiter)
 
 
-def _unexpected(text: str, token: int | None, delimiter: str) -> ConversionError:
-    """The error for a token where it may not come."""
-    if token == _OPEN:
-        return _malformed(text, 'Unexpected "{" character.')
-    if token == _CLOSE:
-        return _malformed(text, 'Unexpected "}" character.')
-    if token == _DELIMITER:
-        return _malformed(text, f'Unexpected "{delimiter}" character.')
-    if token in (_QUOTED, _UNQUOTED):
+def _is_element(token: str, delimiter: str) -> bool:
+    """Whether a token is a quoted or unquoted element (not a brace, delimiter, end or junk)."""
+    if token in ("", "{", "}", delimiter, '"', "\\"):
+        return False
+    return token.strip(_SPACE) != ""
+
+
+def _unexpected(text: str, token: str, delimiter: str) -> ConversionError:
+    """The error for a token where it may not come; "" is the end of the text."""
+    if token in ("{", "}", delimiter):
+        return _malformed(text, f'Unexpected "{token}" character.')
+    if _is_element(token, delimiter):
         return _malformed(text, "Unexpected array element.")
     return _malformed(text, "Unexpected end of input.")
