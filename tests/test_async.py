@@ -54,7 +54,9 @@ def test_is_busy_while_running_and_not_after(db, remote_dsn):
     scalar(db, "SELECT dblink_connect('a', %s)", [remote_dsn])
     scalar(db, "SELECT dblink_send_query('a', 'SELECT pg_sleep(1)')")
     assert scalar(db, "SELECT dblink_is_busy('a')") == 1
-    time.sleep(1.5)
+    deadline = time.monotonic() + 15
+    while scalar(db, "SELECT dblink_is_busy('a')") == 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert scalar(db, "SELECT dblink_is_busy('a')") == 0
     rows(db, "SELECT * FROM dblink_get_result('a') AS t(x text)")
     rows(db, "SELECT * FROM dblink_get_result('a') AS t(x text)")
@@ -62,11 +64,16 @@ def test_is_busy_while_running_and_not_after(db, remote_dsn):
 
 def test_queries_on_several_connections_run_at_the_same_time(three, remote_admin):
     for name in ("dtest1", "dtest2", "dtest3"):
-        scalar(three, "SELECT dblink_send_query(%s, 'SELECT pg_sleep(2)')", [name])
-    active = scalar(
-        remote_admin,
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'dtest_' AND state = 'active'",
-    )
+        scalar(three, "SELECT dblink_send_query(%s, 'SELECT pg_sleep(3)')", [name])
+    # all three are running on the remote at one moment
+    deadline = time.monotonic() + 3
+    active = 0
+    while active < 3 and time.monotonic() < deadline:
+        active = scalar(
+            remote_admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'dtest_'"
+            " AND state = 'active' AND query LIKE 'SELECT pg_sleep%%'",
+        )
     assert active == 3
     result = rows(
         three,

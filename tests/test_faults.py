@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -52,7 +53,11 @@ def timed_error(fn: Callable[[], object]) -> tuple[float, psycopg.Error]:
     start = time.monotonic()
     with pytest.raises(psycopg.Error) as info:
         fn()
-    return time.monotonic() - start, info.value
+    elapsed = time.monotonic() - start
+    # shown with `pytest -s`: the figures of the README's fault matrix
+    print(f"\n{os.environ.get('PYTEST_CURRENT_TEST', '?')}: {type(info.value).__name__}"
+          f" {info.value.sqlstate} after {elapsed:.2f} s: {info.value.diag.message_primary}")
+    return elapsed, info.value
 
 
 def assert_clean_message(error: psycopg.Error) -> None:

@@ -267,7 +267,13 @@ class Remote:
         return found
 
     def lost(self) -> ConnectionLost:
-        return ConnectionLost(self.error_message or "connection to server was lost")
+        """The error for a connection that broke: libpq's first line, the rest as DETAIL."""
+        text = self.error_message or "connection to server was lost"
+        first, _, rest = text.partition("\n")
+        for severity in ("FATAL:  ", "ERROR:  "):
+            first = first.removeprefix(severity)
+        detail = "\n".join(line.strip() for line in rest.splitlines()) or None
+        return ConnectionLost(first, detail=detail)
 
     # -- errors ------------------------------------------------------------
 

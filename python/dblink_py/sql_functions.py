@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Iterator
 
-from . import asynchronous, backend, cursors, foreign_servers, introspection, links, queries
+from . import (
+    asynchronous,
+    backend,
+    builders,
+    cursors,
+    foreign_servers,
+    introspection,
+    links,
+    queries,
+)
 from .backend import sql_function, sql_set_function
 from .errors import RemoteError
 from .registry import session
@@ -12,9 +22,16 @@ from .registry import session
 OK = "OK"
 
 
-def _soften(err: RemoteError) -> None:
-    """fail_on_error => false: the remote error becomes a NOTICE."""
-    backend.notice(err.message, detail=err.detail, hint=err.hint, sqlstate=err.sqlstate)
+@contextmanager
+def _remote_errors(fail_on_error: bool) -> Iterator[None]:
+    """fail_on_error => false: a remote error becomes a NOTICE and the call
+    goes on after the `with` block (returning `ERROR` or no rows)."""
+    try:
+        yield
+    except RemoteError as err:
+        if fail_on_error:
+            raise
+        backend.notice(err.message, detail=err.detail, hint=err.hint, sqlstate=err.sqlstate)
 
 
 @sql_function
@@ -32,27 +49,16 @@ def dblink_disconnect(name: str | None) -> str:
 @sql_set_function
 def dblink(target: str | None, sql: str, fail_on_error: bool = True,
            params: list[str | None] | None = None) -> Iterator[tuple]:
-    with links.target(target) as (remote, name):
-        try:
-            yield from queries.run_rows(remote, sql, f"while executing query on {name}",
-                                        params=params)
-        except RemoteError as err:
-            if fail_on_error:
-                raise
-            _soften(err)
+    with links.target(target) as (remote, name), _remote_errors(fail_on_error):
+        yield from queries.run_rows(remote, sql, f"while executing query on {name}", params=params)
 
 
 @sql_function
 def dblink_exec(target: str | None, sql: str, fail_on_error: bool = True,
                 params: list[str | None] | None = None) -> str:
-    with links.target(target) as (remote, name):
-        try:
-            return queries.run_command(remote, sql, f"while executing command on {name}", params)
-        except RemoteError as err:
-            if fail_on_error:
-                raise
-            _soften(err)
-            return "ERROR"
+    with links.target(target) as (remote, name), _remote_errors(fail_on_error):
+        return queries.run_command(remote, sql, f"while executing command on {name}", params)
+    return "ERROR"
 
 
 # -- Cursors -----------------------------------------------------------------
@@ -61,38 +67,26 @@ def dblink_exec(target: str | None, sql: str, fail_on_error: bool = True,
 @sql_function
 def dblink_open(name: str | None, cursor: str, sql: str, fail_on_error: bool = True) -> str:
     link = links.get(name)
-    try:
+    with _remote_errors(fail_on_error):
         cursors.open_cursor(link, cursor, sql)
-    except RemoteError as err:
-        if fail_on_error:
-            raise
-        _soften(err)
-        return "ERROR"
-    return OK
+        return OK
+    return "ERROR"
 
 
 @sql_set_function
 def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool = True) -> Iterator[tuple]:
     link = links.get(name)
-    try:
+    with _remote_errors(fail_on_error):
         yield from cursors.fetch(link, cursor, count)
-    except RemoteError as err:
-        if fail_on_error:
-            raise
-        _soften(err)
 
 
 @sql_function
 def dblink_close(name: str | None, cursor: str, fail_on_error: bool = True) -> str:
     link = links.get(name)
-    try:
+    with _remote_errors(fail_on_error):
         cursors.close_cursor(link, cursor)
-    except RemoteError as err:
-        if fail_on_error:
-            raise
-        _soften(err)
-        return "ERROR"
-    return OK
+        return OK
+    return "ERROR"
 
 
 # -- Asynchronous queries ----------------------------------------------------
@@ -111,12 +105,8 @@ def dblink_is_busy(name: str) -> int:
 @sql_set_function
 def dblink_get_result(name: str, fail_on_error: bool = True) -> Iterator[tuple]:
     link = links.get(name)
-    try:
+    with _remote_errors(fail_on_error):
         yield from asynchronous.next_result(link)
-    except RemoteError as err:
-        if fail_on_error:
-            raise
-        _soften(err)
 
 
 @sql_function
@@ -183,9 +173,7 @@ def dblink_py_read_user_mapping(server_oid: int) -> None:
     backend.serve_mapping_request(server_oid)
 
 
-# -- primary keys and SQL builders: dblink_get_pkey, dblink_build_sql_* ------
-
-from . import builders  # noqa: E402  (this section's own import)
+# -- Primary keys and SQL builders -------------------------------------------
 
 
 @sql_set_function
@@ -206,6 +194,9 @@ def dblink_build_sql_delete(relname: str, attnums: list[int], count: int, tgt: l
 @sql_function
 def dblink_build_sql_update(relname: str, attnums: list[int], count: int, src: list, tgt: list) -> str:
     return builders.build_update(relname, attnums, count, src, tgt)
+
+
+# -- The Python API ----------------------------------------------------------
 
 
 @sql_function
