@@ -35,30 +35,34 @@ def backend_usage(pid: int) -> tuple[int, int]:
 
 
 
-def test_connect_query_disconnect_cycles_leak_nothing(db, remote_dsn, remote_admin):
+def assert_no_leak(db, remote_admin, application_name: str, statements: str, what: str) -> None:
+    """Run `statements` (PL/pgSQL, using DSN) CYCLES times in one session; the
+    backend's memory and sockets end where they started, and no remote
+    backend is left over."""
     pid = db.info.backend_pid
-    dsn = remote_dsn + " application_name=cycles"
-    warm = f"PERFORM dblink_connect('c', '{dsn}'); PERFORM * FROM dblink('c', 'SELECT 1') AS t(a int); PERFORM dblink_disconnect('c')"
-    db.execute(f"DO $$ BEGIN FOR i IN 1..200 LOOP {warm}; END LOOP; END $$")
+    loop = "DO $$ BEGIN FOR i IN 1..{n} LOOP " + statements + "; END LOOP; END $$"
+    db.execute(loop.format(n=200))  # warm up: imports, caches, prepared plans
     rss_before, fds_before = backend_usage(pid)
-    db.execute(f"DO $$ BEGIN FOR i IN 1..{CYCLES} LOOP {warm}; END LOOP; END $$")
+    db.execute(loop.format(n=CYCLES))
     rss_after, fds_after = backend_usage(pid)
+    print(f"\n{CYCLES} {what}: RSS {rss_before} -> {rss_after} kB,"
+          f" sockets and pipes {fds_before} -> {fds_after}")
     assert fds_after == fds_before
     assert rss_after - rss_before < 20 * 1024, (rss_before, rss_after)
-    assert remote_pids(remote_admin, "cycles", wait=True) == []
+    assert remote_pids(remote_admin, application_name, wait=True) == []
+
+
+def test_connect_query_disconnect_cycles_leak_nothing(db, remote_dsn, remote_admin):
+    dsn = remote_dsn + " application_name=cycles"
+    statements = (f"PERFORM dblink_connect('c', '{dsn}'); PERFORM * FROM dblink('c', 'SELECT 1') AS t(a int);"
+                  " PERFORM dblink_disconnect('c')")
+    assert_no_leak(db, remote_admin, "cycles", statements, "connect/query/disconnect cycles")
 
 
 def test_ad_hoc_calls_leak_nothing(db, remote_dsn, remote_admin):
-    pid = db.info.backend_pid
     dsn = remote_dsn + " application_name=adhoc_cycles"
-    call = f"PERFORM * FROM dblink('{dsn}', 'SELECT 1') AS t(a int)"
-    db.execute(f"DO $$ BEGIN FOR i IN 1..200 LOOP {call}; END LOOP; END $$")
-    rss_before, fds_before = backend_usage(pid)
-    db.execute(f"DO $$ BEGIN FOR i IN 1..{CYCLES} LOOP {call}; END LOOP; END $$")
-    rss_after, fds_after = backend_usage(pid)
-    assert fds_after == fds_before
-    assert rss_after - rss_before < 20 * 1024, (rss_before, rss_after)
-    assert remote_pids(remote_admin, "adhoc_cycles", wait=True) == []
+    statements = f"PERFORM * FROM dblink('{dsn}', 'SELECT 1') AS t(a int)"
+    assert_no_leak(db, remote_admin, "adhoc_cycles", statements, "ad-hoc dblink() calls")
 
 
 PGBENCH_SCRIPT = """\\set r random(1, 1000000)
