@@ -154,6 +154,15 @@ def settings(*names: str) -> tuple[str, ...]:
     return tuple(row["s%d" % i] for i in range(len(names)))
 
 
+def optional_settings(*names: str) -> tuple[str | None, ...]:
+    """Values of custom settings that may not be set at all (None then)."""
+    sql = "SELECT " + ", ".join(
+        f"pg_catalog.current_setting($%d, true) AS s%d" % (i + 1, i) for i in range(len(names))
+    )
+    row = query(sql, ("text",) * len(names), names)[0]
+    return tuple(row["s%d" % i] for i in range(len(names)))
+
+
 def set_for_transaction(name: str, value: str) -> None:
     """SET LOCAL name = value: reverts by itself if the transaction aborts."""
     query(
@@ -272,9 +281,7 @@ def forward_remote_notice(source: str, fields: dict[str, str | None]) -> None:
     inside libpq's notice callback.
     """
     try:
-        setting = query(
-            "SELECT pg_catalog.current_setting($1, true) AS v", ("text",), (REMOTE_NOTICES_SETTING,)
-        )[0]["v"]
+        (setting,) = optional_settings(REMOTE_NOTICES_SETTING)
         if setting is not None and setting.strip().lower() in ("off", "false", "0", "no"):
             return
         severity = fields.get("severity") or "NOTICE"

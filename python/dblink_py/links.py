@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from . import backend, foreign_servers, security
+from . import backend, foreign_servers, pool, security
 from .names import truncate_identifier, truncation_notice
 from .registry import Link, describe, session
 from .remote import Remote
@@ -87,8 +87,23 @@ def target(name_or_target: str | None) -> Iterator[tuple[Remote, str]]:
         yield link.remote, link.where
         return
     assert name_or_target is not None
-    remote = open_remote(resolve_target(name_or_target))
+    conninfo = resolve_target(name_or_target)
+    reuse, idle_timeout = pool.settings()
+    pool.close_expired(idle_timeout)
+    if not reuse:
+        remote = open_remote(conninfo)
+        try:
+            yield remote, describe(None)
+        finally:
+            remote.close()
+        return
+    key = (conninfo, backend.current_user())
+    security.check_before_connect(conninfo)
+    kept = pool.take(key)
+    if kept is not None:
+        security.check_after_connect(kept, conninfo)
+    remote = kept or open_remote(conninfo)
     try:
         yield remote, describe(None)
     finally:
-        remote.close()
+        pool.give_back(key, remote)
