@@ -315,6 +315,17 @@ def remote_value(text: str, delimiter: str = ",") -> RemoteText | RemoteArray:
     return _text_class(delimiter)(text)
 
 
+def value_maker(type_oid: int) -> Callable[[str | None], RemoteText | RemoteArray | None]:
+    """For one column, what make_row_converter makes of a decoded value."""
+    if type_oid == BOX_ARRAY_OID:
+        return lambda text: None if text is None else remote_value(text, ";")
+    if type_oid in (INT2VECTOR_OID, OIDVECTOR_OID):
+        return lambda text: None if text is None else _VectorText(text)
+    if type_oid in _NEVER_NESTED_OIDS:
+        return lambda text: None if text is None else RemoteText(text)
+    return lambda text: None if text is None else remote_value(text)
+
+
 def make_row_converter(
     type_oids: list[int], decode: Callable[[bytes], str] | str
 ) -> Callable[[Sequence[bytes | None]], tuple[RemoteText | RemoteArray | None, ...]]:

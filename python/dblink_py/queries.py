@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Iterable, Iterator, Sequence
 
 from psycopg import pq
@@ -9,6 +10,7 @@ from psycopg.pq import ExecStatus
 
 from . import backend
 from .conversion import RemoteText, make_row_converter
+from .fastrows import RowBuilder
 from .errors import DblinkError, RemoteError, StatementReturnedRows
 from .remote import ERROR_STATUSES, TERMINAL_STATUSES, Remote
 from .sqltext import count_statements
@@ -30,23 +32,44 @@ def status_row(remote: Remote, result: pq.PGresult) -> Row:
     return (RemoteText(remote.decode(result.command_status or b"")),)
 
 
-def _rows_of(result: pq.PGresult, convert: Callable[[list], Row]) -> Iterator[Row]:
-    get = result.get_value
-    columns = range(result.nfields)
-    for row in range(result.ntuples):
-        yield convert([get(row, col) for col in columns])
+def _builder(remote: Remote, result: pq.PGresult, *, streaming: bool = True) -> RowBuilder:
+    """Rows for PL/Python; the fast path learns from PL/Python converting the
+    first row, so it needs rows handed over one by one (`streaming`)."""
+    types = tuple(result.ftype(col) for col in range(result.nfields))
+    fast = streaming and remote.codec == "utf-8"
+    return RowBuilder(list(types), _row_converter(types, remote.codec), fast=fast)
 
 
-def _converter(remote: Remote, result: pq.PGresult) -> Callable[[list], Row]:
-    types = [result.ftype(col) for col in range(result.nfields)]
-    return make_row_converter(types, remote.decode)
+@functools.lru_cache(maxsize=256)
+def _row_converter(types: tuple[int, ...], codec: str) -> Callable[[list], Row]:
+    """The generated converter for a column list, made once per session."""
+    return make_row_converter(list(types), codec)
 
 
-def mimic_remote_styles(remote: Remote) -> Callable[[], None]:
+# Types whose text form DateStyle and IntervalStyle change: date, time,
+# timestamp, timestamptz, interval, timetz and their arrays, records; and any
+# type this table cannot vouch for (user-defined, system rowtypes).
+_STYLED_TYPES = frozenset({1082, 1083, 1114, 1184, 1186, 1266, 1182, 1183, 1115, 1185, 1187, 1270,
+                           2249, 2287})
+_FIRST_UNVOUCHED_OID = 10000
+
+
+def _needs_styles(result: pq.PGresult) -> bool:
+    for col in range(result.nfields):
+        oid = result.ftype(col)
+        if oid in _STYLED_TYPES or oid >= _FIRST_UNVOUCHED_OID:
+            return True
+    return False
+
+
+def mimic_remote_styles(remote: Remote, result: pq.PGresult) -> Callable[[], None]:
     """Read dates as the remote wrote them; returns what undoes that.
 
     Uses SET LOCAL, so an error that aborts the transaction undoes it too.
+    Nothing to do (and no local query) when no column's text depends on them.
     """
+    if not _needs_styles(result):
+        return _nothing
     remote_values = [remote.parameter(name) for name in STYLE_SETTINGS]
     local_values = backend.settings(*STYLE_SETTINGS)
     changed = [
@@ -64,6 +87,10 @@ def mimic_remote_styles(remote: Remote) -> Callable[[], None]:
     return restore
 
 
+def _nothing() -> None:
+    return None
+
+
 def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
                 where: str, on_command: Callable[[], None] | None = None,
                 on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Row]:
@@ -79,9 +106,11 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
     """
     error: DblinkError | None = None
     statement = 0
-    convert: Callable[[list], Row] | None = None
+    builder: RowBuilder | None = None
     current: list[Row] = []  # count unknown: rows of the statement in progress
     held: list[Row] = []  # count unknown: rows of the last complete statement
+    current_result: pq.PGresult | None = None  # the rows' result, for their types
+    held_result: pq.PGresult | None = None
     restore: Callable[[], None] | None = None
     for result in results:
         status = result.status
@@ -106,25 +135,27 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
                 on_columns(result)
                 on_columns = None
             if result.ntuples:
-                if convert is None:
-                    convert = _converter(remote, result)
-                rows = _rows_of(result, convert)
+                if builder is None:
+                    builder = _builder(remote, result, streaming=last_only is not None)
+                    current_result = result
                 if last_only is not None and restore is None:
-                    restore = mimic_remote_styles(remote)
+                    restore = mimic_remote_styles(remote, result)
+                rows = builder.rows(result)
         if last_only is None:
             current.extend(rows)
         else:
             yield from rows
         if status in TERMINAL_STATUSES:
             statement += 1
-            convert = None
+            builder = None
             if last_only is None:
                 held, current = current, []
+                held_result, current_result = current_result, None
     if error is not None:
         raise error
-    if held:
-        restore = mimic_remote_styles(remote)
-        yield from held
+    if held_result is not None:
+        restore = mimic_remote_styles(remote, held_result)
+    yield from held
     if restore is not None:
         restore()
 
@@ -179,8 +210,8 @@ def result_rows(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Row
         return
     if not result.ntuples:
         return
-    restore = mimic_remote_styles(remote)
-    yield from _rows_of(result, _converter(remote, result))
+    restore = mimic_remote_styles(remote, result)
+    yield from _builder(remote, result).rows(result)
     restore()
 
 

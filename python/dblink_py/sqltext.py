@@ -63,6 +63,8 @@ def count_statements(sql: str) -> int | None:
     report the error) or a `BEGIN ATOMIC` body, whose inner semicolons do not
     end the statement. Callers then use a way that works without the count.
     """
+    if ";" not in sql and "--" not in sql and "/*" not in sql:
+        return 1 if sql.strip() else 0
     count = 0
     in_statement = False
     previous_word = ""
