@@ -97,7 +97,7 @@ def test_remote_client_encoding_is_the_local_database_encoding(db, remote_dsn):
 def test_new_unnamed_connection_replaces_the_old_one(db, remote_dsn, remote_admin):
     scalar(db, "SELECT dblink_connect(%s)", [remote_dsn + " application_name=first"])
     scalar(db, "SELECT dblink_connect(%s)", [remote_dsn + " application_name=second"])
-    assert remote_pids(remote_admin, "first") == []
+    assert remote_pids(remote_admin, "first", wait=True) == []
     assert len(remote_pids(remote_admin, "second")) == 1
 
 
@@ -111,7 +111,7 @@ def test_failed_unnamed_connect_keeps_the_old_one(db, remote_dsn, free_port):
 def test_disconnect_unnamed_closes_the_remote_session(db, remote_dsn, remote_admin):
     scalar(db, "SELECT dblink_connect(%s)", [remote_dsn + " application_name=bye"])
     assert scalar(db, "SELECT dblink_disconnect()") == "OK"
-    assert remote_pids(remote_admin, "bye") == []
+    assert remote_pids(remote_admin, "bye", wait=True) == []
 
 
 def test_disconnect_named_forgets_the_name(db, remote_dsn):
