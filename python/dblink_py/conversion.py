@@ -114,6 +114,12 @@ def raise_unreported_error() -> None:
         raise error
 
 
+def discard_unreported_error() -> None:
+    """Start a statement with no error left over from an earlier one."""
+    global _unreported
+    _unreported = None
+
+
 def _pending_error(error: SystemError) -> ConversionError | None:
     """The ConversionError that caused a SystemError, if one did.
 

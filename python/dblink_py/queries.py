@@ -9,7 +9,7 @@ from psycopg import pq
 from psycopg.pq import ExecStatus
 
 from . import backend
-from .conversion import RemoteText, make_row_converter
+from .conversion import RemoteText, discard_unreported_error, make_row_converter
 from .fastrows import RowBuilder
 from .errors import DblinkError, RemoteError, StatementReturnedRows
 from .remote import ERROR_STATUSES, TERMINAL_STATUSES, Remote
@@ -35,6 +35,7 @@ def status_row(remote: Remote, result: pq.PGresult) -> Row:
 def _builder(remote: Remote, result: pq.PGresult, *, streaming: bool = True) -> RowBuilder:
     """Rows for PL/Python; the fast path learns from PL/Python converting the
     first row, so it needs rows handed over one by one (`streaming`)."""
+    discard_unreported_error()
     types = tuple(result.ftype(col) for col in range(result.nfields))
     fast = streaming and remote.codec == "utf-8"
     return RowBuilder(list(types), _row_converter(types, remote.codec), fast=fast)
