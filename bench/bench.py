@@ -64,9 +64,12 @@ from servers import NO_PASSFILE, REMOTE_DB, LocalProvider, LocalServer  # noqa: 
 RESULTS = REPO / "bench" / "results"
 MB = 1024 * 1024
 
-C, PY, FLOOR = "c", "py", "floor"
-DATABASES = {C: "bench_c", PY: "bench_py", FLOOR: "bench_py"}
-LABELS = {C: "C dblink", PY: "dblink_py", FLOOR: "PL/Python floor"}
+C, PY, FLOOR, REUSE = "c", "py", "floor", "py_reuse"
+DATABASES = {C: "bench_c", PY: "bench_py", FLOOR: "bench_py", REUSE: "bench_py"}
+LABELS = {C: "C dblink", PY: "dblink_py", FLOOR: "PL/Python floor", REUSE: "dblink_py, reuse on"}
+# With dblink_py.reuse_connections = on, ad-hoc calls are to be this many
+# times faster than C dblink's.
+REUSE_SPEEDUP_TARGET = 5.0
 
 COLUMNS = "t(id int, t text, arr text[])"
 # One row of the data; the floor function builds the same values in Python.
@@ -209,6 +212,8 @@ class Bench:
         try:
             conn.execute(sql.SQL("SELECT count(*) FROM dblink({}, 'SELECT 1') AS t(a int)").format(
                 sql.Literal(self.connstr)))
+            if variant == REUSE:
+                conn.execute("SET dblink_py.reuse_connections = on")
             if variant == FLOOR:
                 conn.execute(f"SELECT count(*) FROM bench_floor(10) AS {COLUMNS}")
             elif named:
@@ -347,7 +352,7 @@ def run_scenarios(bench: Bench, wanted: list[str], reps: int) -> list[Result]:
     if "point" in wanted:
         plan.append((Result("point", sizes.point), [C, PY], bench.point))
     if "adhoc" in wanted:
-        plan.append((Result("adhoc", sizes.adhoc), [C, PY], bench.adhoc))
+        plan.append((Result("adhoc", sizes.adhoc), [C, PY, REUSE], bench.adhoc))
     if "cursor" in wanted:
         plan.append((Result("cursor", sizes.cursor), [C, PY], bench.cursor))
     results = []
@@ -420,6 +425,14 @@ def report(results: list[Result], reps: int) -> tuple[str, dict[str, Any]]:
         out.append("")
         out.append("Memory: local backend peak RSS (VmHWM) over the bulk runs (median); baseline = after warm-up")
         out.append(render_table(["backend", "baseline", *names, "growth", "target (dblink_py)"], rows))
+
+    for r in results:
+        if r.scenario == "adhoc" and r.median(REUSE) and r.median(C):
+            speedup = r.median(C) / r.median(REUSE)  # type: ignore[operator]
+            out.append("")
+            out.append(f"Ad-hoc with dblink_py.reuse_connections = on: {fmt_seconds(r.median(REUSE))},"
+                       f" {speedup:.1f}x faster than C dblink (target >= {REUSE_SPEEDUP_TARGET:g}x)"
+                       f"  {verdict(speedup >= REUSE_SPEEDUP_TARGET)}")
     return "\n".join(out), memory
 
 
