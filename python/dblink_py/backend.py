@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import plpy  # provided by PL/Python inside the backend
 
+from . import conversion
 from .conversion import raise_unreported_error
 from .errors import ClientGone, DblinkError, Interrupted
 
@@ -399,7 +400,8 @@ def _guarded(first: Any, rows: Iterator[Any]) -> Iterator[Any]:
     yield first
     while True:
         try:
-            raise_unreported_error()
+            if conversion.unreported_error_pending():
+                raise_unreported_error()
             row = next(rows)
         except StopIteration:
             return

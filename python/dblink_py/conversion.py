@@ -114,6 +114,11 @@ def raise_unreported_error() -> None:
         raise error
 
 
+def unreported_error_pending() -> bool:
+    """Whether raise_unreported_error has something to raise (pure Python)."""
+    return _unreported is not None
+
+
 def discard_unreported_error() -> None:
     """Start a statement with no error left over from an earlier one."""
     global _unreported
