@@ -6,6 +6,7 @@ from typing import Iterator
 
 from . import backend, queries
 from .errors import SendFailed
+from .fastrows import Chunk
 from .registry import Link
 
 
@@ -23,12 +24,12 @@ def is_busy(link: Link) -> int:
     return 1 if link.remote.is_busy() else 0
 
 
-def next_result(link: Link) -> Iterator[tuple]:
-    """The rows of the next result of the running query; none when it is complete."""
+def next_result(link: Link) -> Iterator[Chunk]:
+    """The rows of the next result of the running query, in chunks; none when it is complete."""
     result = link.remote.next_result()
     if result is None:
         return iter(())
-    return queries.result_rows(link.remote, result, f"while executing query on {link.where}")
+    return queries.result_chunks(link.remote, result, f"while executing query on {link.where}")
 
 
 def cancel(link: Link) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import select
 import socket
@@ -412,3 +413,61 @@ def _guarded(first: Any, rows: Iterator[Any]) -> Iterator[Any]:
                 close()
             _raiser(err.where or "dblink_py")(to_sql_exception(err))
         yield row
+
+
+def sql_rows_function(func: Any) -> Any:
+    """Like sql_set_function, for functions that produce remote rows in Chunks.
+
+    PL/Python gets one C-level iterator over the chunks (no Python frame per
+    row): chunks whose values cannot leave an ignored error behind are
+    iterated as they are, others row by row with the check in between.
+    """
+
+    @functools.wraps(func)
+    def dblink_py(*args: Any) -> Iterator[Any]:
+        try:
+            chunks = iter(func(*args))
+            first = next(chunks, _END)
+            while first is not _END and not first:  # skip empty chunks
+                first = next(chunks, _END)
+        except Exception as exc:  # noqa: BLE001 - the SQL boundary
+            err = as_dblink_error(exc)
+        else:
+            if first is _END:
+                return iter(())
+            return itertools.chain.from_iterable(_guarded_chunks(first, chunks))
+        _raiser(err.where or "dblink_py")(to_sql_exception(err))
+
+    return dblink_py
+
+
+def _guarded_chunks(first: Any, chunks: Iterator[Any]) -> Iterator[Any]:
+    chunk = first
+    while True:
+        # after a chunk's last row the check below runs anyway
+        yield chunk if chunk.safe or len(chunk) == 1 else _checked(chunk)
+        try:
+            if conversion.unreported_error_pending():
+                raise_unreported_error()
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the SQL boundary
+            err = as_dblink_error(exc)
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+            _raiser(err.where or "dblink_py")(to_sql_exception(err))
+
+
+def _checked(rows: list[Any]) -> Iterator[Any]:
+    """Rows one by one, raising an error PL/Python left pending in between."""
+    iterator = iter(rows)
+    for row in iterator:
+        yield row
+        if conversion.unreported_error_pending():
+            try:
+                raise_unreported_error()
+            except Exception as exc:  # noqa: BLE001 - the SQL boundary
+                err = as_dblink_error(exc)
+                _raiser(err.where or "dblink_py")(to_sql_exception(err))

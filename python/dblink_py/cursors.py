@@ -8,6 +8,7 @@ from psycopg.pq import TransactionStatus
 
 from . import queries
 from .errors import CursorNotFound, DblinkError, RemoteError
+from .fastrows import Chunk
 from .registry import Link
 
 
@@ -43,11 +44,11 @@ def open_cursor(link: Link, cursor: str, sql: str) -> None:
     link.cursors.add(cursor)
 
 
-def fetch(link: Link, cursor: str, count: int) -> Iterator[tuple]:
+def fetch(link: Link, cursor: str, count: int) -> Iterator[Chunk]:
     def not_a_cursor() -> None:
         raise CursorNotFound(cursor)
 
-    return queries.run_rows(
+    return queries.run_chunks(
         link.remote,
         f"FETCH {count} FROM {cursor}",
         _where(f'while fetching from cursor "{cursor}"', link),

@@ -29,6 +29,24 @@ from .conversion import RemoteArray, RemoteText, value_maker
 
 Row = tuple
 
+class Chunk(list):  # type: ignore[type-arg]
+    """Rows handed to PL/Python together. `safe`: no value in them can raise
+    an error that PL/Python would ignore (see conversion.raise_unreported_error),
+    so they may be iterated without a check between rows."""
+
+    __slots__ = ("safe",)
+
+    def __init__(self, rows: Any, safe: bool) -> None:
+        list.__init__(self, rows)
+        self.safe = safe
+
+
+def rows_of(chunks: Iterator[Chunk]) -> Iterator[Row]:
+    """The rows of chunks, one by one."""
+    for chunk in chunks:
+        yield from chunk
+
+
 # What PL/Python was seen doing with a column's first non-NULL value.
 PLAIN, BOOLEAN, BYTEA, ARRAY_OF_PLAIN, SMART = "plain", "boolean", "bytea", "array", "smart"
 
@@ -216,17 +234,20 @@ class _ChunkConverter:
             (i, kind, _value_function(kind, smart[i])) for i, kind in enumerate(kinds) if kind != PLAIN
         ]
 
-    def __call__(self, rows: list[tuple]) -> list[tuple]:
+    def __call__(self, rows: list[tuple]) -> Chunk:
         columns = list(zip(*rows))
+        safe = True
         for i, kind, function in self.columns:
             column = columns[i]
             if kind == ARRAY_OF_PLAIN and _all_simple_arrays(column):
                 columns[i] = list(map(str.split, map(_inner, column), repeat(",")))  # type: ignore[arg-type]
-            elif kind == BOOLEAN and set(column) <= {"t", "f"}:
-                columns[i] = list(map(_BOOLEANS.__getitem__, column))  # type: ignore[arg-type]
+            elif kind == BOOLEAN and set(column) <= {"t", "f", None}:
+                columns[i] = list(map(_BOOLEANS.get, column))  # type: ignore[arg-type]
             else:
+                # smart values: a boolean one may raise where PL/Python ignores it
+                safe = safe and kind not in (BOOLEAN, SMART)
                 columns[i] = list(map(function, column))
-        return list(zip(*columns))
+        return Chunk(zip(*columns), safe)
 
 
 def _build(kinds: list[str], smart: list[Callable[[str | None], Any]]) -> _ChunkConverter | None:
@@ -254,15 +275,15 @@ class RowBuilder:
         self._fast = fast
         self._loader: Transformer | None = None
 
-    def rows(self, result: pq.PGresult) -> Iterator[Row]:
+    def chunks(self, result: pq.PGresult) -> Iterator[Chunk]:
         count = result.ntuples
         columns = range(result.nfields)
         get = result.get_value
         start = 0
         if not self._decided:
             if not self._fast or count < LEARN_FROM_ROWS:  # smart values throughout
-                for row in range(count):
-                    yield self._smart_row([get(row, col) for col in columns])
+                smart = self._smart_row
+                yield Chunk((smart([get(row, col) for col in columns]) for row in range(count)), False)
                 return
             self._loader = Transformer(_TextOnly())
             observed = _Observed(result.nfields)
@@ -271,7 +292,7 @@ class RowBuilder:
                 _probe(value, observed, col) if isinstance(value, RemoteText) else value
                 for col, value in enumerate(first)
             )
-            yield probed  # PL/Python converts it before asking for the next row
+            yield Chunk([probed], False)  # PL/Python converts it before asking for more
             kinds = [observed.kind(col, value) for col, value in enumerate(probed)]
             self._finish = _build(kinds, self._smart_values)
             self._decided = True
@@ -287,10 +308,9 @@ class RowBuilder:
         gc.disable()
         try:
             loader.set_pgresult(result, set_loaders=True, format=pq.Format.TEXT)
-            built = loader.load_rows(start, count, tuple)
-            if self._finish is not None and built:
-                built = self._finish(built)
+            loaded = loader.load_rows(start, count, tuple)
+            built = Chunk(loaded, True) if self._finish is None else self._finish(loaded)
         finally:
             if collecting:
                 gc.enable()
-        yield from built
+        yield built

@@ -10,7 +10,7 @@ from psycopg.pq import ExecStatus
 
 from . import backend
 from .conversion import RemoteText, discard_unreported_error, make_row_converter
-from .fastrows import RowBuilder
+from .fastrows import Chunk, RowBuilder, rows_of
 from .errors import DblinkError, RemoteError, StatementReturnedRows
 from .remote import ERROR_STATUSES, TERMINAL_STATUSES, Remote
 from .sqltext import count_statements
@@ -92,10 +92,10 @@ def _nothing() -> None:
     return None
 
 
-def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
-                where: str, on_command: Callable[[], None] | None = None,
-                on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Row]:
-    """Rows of the last statement's result, as they arrive.
+def stream_chunks(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
+                  where: str, on_command: Callable[[], None] | None = None,
+                  on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Chunk]:
+    """Rows of the last statement's result, as they arrive, in chunks.
 
     `last_only` is the number of statements whose results come before the
     last one (those are discarded); None means the count is not known, and
@@ -121,7 +121,7 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
             error = remote.remote_error(result, where)
             continue
         wanted = last_only is None or statement >= last_only
-        rows: Iterable[Row] = ()
+        chunks: Iterable[Chunk] = ()
         if status in COMMAND_STATUSES:
             if wanted and on_command is not None:
                 try:
@@ -130,7 +130,7 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
                     error = exc
                     continue
             if wanted:
-                rows = (status_row(remote, result),)
+                chunks = (Chunk([status_row(remote, result)], True),)
         elif wanted:
             if on_columns is not None:
                 on_columns(result)
@@ -141,11 +141,12 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
                     current_result = result
                 if last_only is not None and restore is None:
                     restore = mimic_remote_styles(remote, result)
-                rows = builder.rows(result)
+                chunks = builder.chunks(result)
         if last_only is None:
-            current.extend(rows)
+            for chunk in chunks:
+                current.extend(chunk)
         else:
-            yield from rows
+            yield from chunks
         if status in TERMINAL_STATUSES:
             statement += 1
             builder = None
@@ -156,7 +157,8 @@ def stream_rows(remote: Remote, results: Iterator[pq.PGresult], last_only: int |
         raise error
     if held_result is not None:
         restore = mimic_remote_styles(remote, held_result)
-    yield from held
+    if held:
+        yield Chunk(held, False)
     if restore is not None:
         restore()
 
@@ -165,7 +167,15 @@ def run_rows(remote: Remote, sql: str, where: str,
              on_command: Callable[[], None] | None = None,
              params: Sequence[str | None] | None = None,
              on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Row]:
-    """Send `sql` and yield the rows of its last statement.
+    """Send `sql` and yield the rows of its last statement."""
+    return rows_of(run_chunks(remote, sql, where, on_command, params, on_columns))
+
+
+def run_chunks(remote: Remote, sql: str, where: str,
+               on_command: Callable[[], None] | None = None,
+               params: Sequence[str | None] | None = None,
+               on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Chunk]:
+    """Send `sql` and yield the rows of its last statement, in chunks.
 
     If the caller stops early (a local error while converting a row), the
     remote query is cancelled and its results discarded.
@@ -177,7 +187,7 @@ def run_rows(remote: Remote, sql: str, where: str,
         last_only = count - 1 if count else None
     remote.send_query(sql, params=params, chunk_rows=CHUNK_ROWS)
     try:
-        yield from stream_rows(remote, remote.results(), last_only, where, on_command, on_columns)
+        yield from stream_chunks(remote, remote.results(), last_only, where, on_command, on_columns)
     finally:
         if remote.query_running:
             remote.abandon_query()
@@ -201,18 +211,18 @@ def run_command(remote: Remote, sql: str, where: str,
     return remote.decode(last.command_status or b"")
 
 
-def result_rows(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Row]:
-    """The rows of one complete result (dblink_get_result)."""
+def result_chunks(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Chunk]:
+    """The rows of one complete result (dblink_get_result), in chunks."""
     status = result.status
     if status in ERROR_STATUSES:
         raise remote.remote_error(result, where)
     if status in COMMAND_STATUSES:
-        yield status_row(remote, result)
+        yield Chunk([status_row(remote, result)], True)
         return
     if not result.ntuples:
         return
     restore = mimic_remote_styles(remote, result)
-    yield from _builder(remote, result).rows(result)
+    yield from _builder(remote, result).chunks(result)
     restore()
 
 

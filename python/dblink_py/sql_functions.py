@@ -15,7 +15,8 @@ from . import (
     links,
     queries,
 )
-from .backend import sql_function, sql_set_function
+from .backend import sql_function, sql_rows_function, sql_set_function
+from .fastrows import Chunk
 from .errors import RemoteError
 from .registry import session
 
@@ -46,11 +47,11 @@ def dblink_disconnect(name: str | None) -> str:
     return OK
 
 
-@sql_set_function
+@sql_rows_function
 def dblink(target: str | None, sql: str, fail_on_error: bool = True,
-           params: list[str | None] | None = None) -> Iterator[tuple]:
+           params: list[str | None] | None = None) -> Iterator[Chunk]:
     with links.target(target) as (remote, name), _remote_errors(fail_on_error):
-        yield from queries.run_rows(remote, sql, f"while executing query on {name}", params=params)
+        yield from queries.run_chunks(remote, sql, f"while executing query on {name}", params=params)
 
 
 @sql_function
@@ -73,8 +74,8 @@ def dblink_open(name: str | None, cursor: str, sql: str, fail_on_error: bool = T
     return "ERROR"
 
 
-@sql_set_function
-def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool = True) -> Iterator[tuple]:
+@sql_rows_function
+def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool = True) -> Iterator[Chunk]:
     link = links.get(name)
     with _remote_errors(fail_on_error):
         yield from cursors.fetch(link, cursor, count)
@@ -102,8 +103,8 @@ def dblink_is_busy(name: str) -> int:
     return asynchronous.is_busy(links.get(name))
 
 
-@sql_set_function
-def dblink_get_result(name: str, fail_on_error: bool = True) -> Iterator[tuple]:
+@sql_rows_function
+def dblink_get_result(name: str, fail_on_error: bool = True) -> Iterator[Chunk]:
     link = links.get(name)
     with _remote_errors(fail_on_error):
         yield from asynchronous.next_result(link)
