@@ -407,12 +407,17 @@ def _guarded(first: Any, rows: Iterator[Any]) -> Iterator[Any]:
         except StopIteration:
             return
         except Exception as exc:  # noqa: BLE001 - the SQL boundary
-            err = as_dblink_error(exc)
-            close = getattr(rows, "close", None)
-            if close is not None:
-                close()
-            _raiser(err.where or "dblink_py")(to_sql_exception(err))
+            _fail_iteration(exc, rows)
         yield row
+
+
+def _fail_iteration(exc: Exception, source: Iterator[Any] | None) -> None:
+    """Report an error raised while PL/Python iterates, after closing `source`."""
+    err = as_dblink_error(exc)
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
+    _raiser(err.where or "dblink_py")(to_sql_exception(err))
 
 
 def sql_rows_function(func: Any) -> Any:
@@ -453,11 +458,7 @@ def _guarded_chunks(first: Any, chunks: Iterator[Any]) -> Iterator[Any]:
         except StopIteration:
             return
         except Exception as exc:  # noqa: BLE001 - the SQL boundary
-            err = as_dblink_error(exc)
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-            _raiser(err.where or "dblink_py")(to_sql_exception(err))
+            _fail_iteration(exc, chunks)
 
 
 def _checked(rows: list[Any]) -> Iterator[Any]:
@@ -469,5 +470,4 @@ def _checked(rows: list[Any]) -> Iterator[Any]:
             try:
                 raise_unreported_error()
             except Exception as exc:  # noqa: BLE001 - the SQL boundary
-                err = as_dblink_error(exc)
-                _raiser(err.where or "dblink_py")(to_sql_exception(err))
+                _fail_iteration(exc, None)
