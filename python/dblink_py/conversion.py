@@ -114,6 +114,12 @@ def raise_unreported_error() -> None:
         raise error
 
 
+def conversion_error(message: str, *, sqlstate: str, detail: str | None = None) -> ConversionError:
+    """An error to raise from inside PL/Python's own conversion of a value:
+    a plpy.Error there, so PL/Python keeps its SQLSTATE and message."""
+    return _Error(message, sqlstate=sqlstate, detail=detail)
+
+
 def unreported_error_pending() -> bool:
     """Whether raise_unreported_error has something to raise (pure Python)."""
     return _unreported is not None

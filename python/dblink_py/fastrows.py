@@ -25,7 +25,15 @@ from psycopg import pq
 from psycopg.adapt import AdaptersMap, Transformer
 from psycopg.types.string import TextLoader
 
-from .conversion import RemoteArray, RemoteText, value_maker
+from psycopg import postgres
+
+from .conversion import (
+    ConversionError,
+    RemoteArray,
+    RemoteText,
+    conversion_error,
+    value_maker,
+)
 
 Row = tuple
 
@@ -263,10 +271,61 @@ def _build(kinds: list[str], smart: list[Callable[[str | None], Any]]) -> _Chunk
 LEARN_FROM_ROWS = 64
 
 
+ROWTYPE_MISMATCH = "remote query result rowtype does not match the specified FROM clause rowtype"
+
+
+def _describe_columns(result: pq.PGresult, codec: str) -> str:
+    names = [(result.fname(i) or b"").decode(codec, "replace") for i in range(result.nfields)]
+    types = []
+    for i in range(result.nfields):
+        info = postgres.types.get(result.ftype(i))
+        types.append(info.name if info is not None else f"type {result.ftype(i)}")
+    columns = ", ".join(f"{name} {type_name}" for name, type_name in zip(names, types))
+    count = result.nfields
+    return f"the remote query returns {count} column{'s' if count != 1 else ''}: {columns}"
+
+
+class FirstRow:
+    """The first row of a result, handed to PL/Python as an object whose
+    attributes are the values: PL/Python then asks for them by the caller's
+    column names, in order, which tells how many columns the caller declared
+    (PL/Python never shows a function its column definition list). Asking
+    for more columns than the remote result has (they get NULL), or fewer,
+    is dblink's row type error, naming the remote columns, raised as soon as
+    PL/Python asks for the next row. (Nothing may raise while PL/Python
+    converts: PostgreSQL 15's PL/Python crashes if str() fails there.)"""
+
+    __slots__ = ("_values", "_asked", "_error")
+
+    def __init__(self, values: Row, error: ConversionError) -> None:
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_asked", [0])
+        object.__setattr__(self, "_error", error)
+
+    def __getattribute__(self, name: str) -> Any:
+        get = object.__getattribute__
+        values, asked = get(self, "_values"), get(self, "_asked")
+        index = asked[0]
+        asked[0] += 1
+        return values[index] if index < len(values) else None
+
+    @staticmethod
+    def check(row: "FirstRow") -> None:
+        """After PL/Python converted it: did the caller declare other columns?"""
+        get = object.__getattribute__
+        if get(row, "_asked")[0] != len(get(row, "_values")):
+            raise get(row, "_error")
+
+
 class RowBuilder:
     """Rows of one statement's result chunks, for PL/Python."""
 
-    def __init__(self, type_oids: list[int], smart_row: Callable[[list], Row], fast: bool) -> None:
+    def __init__(self, type_oids: list[int], smart_row: Callable[[list], Row], fast: bool,
+                 check_columns: bool = False, codec: str = "utf-8") -> None:
+        # check_columns: the rows go to PL/Python, whose conversion of the
+        # first row can tell the caller's column count (see FirstRow)
+        self._check_columns = check_columns
+        self._codec = codec
         self._smart_row = smart_row  # raw bytes row -> smart values
         self._smart_values = [value_maker(oid) for oid in type_oids]  # str/None -> smart value
         self._finish: _ChunkConverter | None = None
@@ -281,22 +340,38 @@ class RowBuilder:
         get = result.get_value
         start = 0
         if not self._decided:
-            if not self._fast or count < LEARN_FROM_ROWS:  # smart values throughout
-                smart = self._smart_row
-                yield Chunk((smart([get(row, col) for col in columns]) for row in range(count)), False)
-                return
-            self._loader = Transformer(_TextOnly())
-            observed = _Observed(result.nfields)
-            first = self._smart_row([get(0, col) for col in columns])
-            probed = tuple(
-                _probe(value, observed, col) if isinstance(value, RemoteText) else value
-                for col, value in enumerate(first)
-            )
-            yield Chunk([probed], False)  # PL/Python converts it before asking for more
-            kinds = [observed.kind(col, value) for col, value in enumerate(probed)]
-            self._finish = _build(kinds, self._smart_values)
             self._decided = True
+            learn = self._fast and count >= LEARN_FROM_ROWS
+            first = self._smart_row([get(0, col) for col in columns])
+            observed = _Observed(result.nfields)
+            if learn:
+                first = tuple(
+                    _probe(value, observed, col) if isinstance(value, RemoteText) else value
+                    for col, value in enumerate(first)
+                )
+            if self._check_columns:
+                # PL/Python shows only the message of an error raised between
+                # rows, so the remote columns are named in it
+                error = conversion_error(
+                    f"{ROWTYPE_MISMATCH} ({_describe_columns(result, self._codec)})", sqlstate="42804"
+                )
+                row = FirstRow(first, error)
+                yield Chunk([row], False)  # PL/Python converts it before asking for more
+                FirstRow.check(row)
+            else:
+                yield Chunk([first], False)
             start = 1
+            if learn:
+                self._loader = Transformer(_TextOnly())
+                kinds = [observed.kind(col, value) for col, value in enumerate(first)]
+                self._finish = _build(kinds, self._smart_values)
+            else:
+                self._fast = False
+        if not self._fast:  # smart values throughout
+            if start < count:
+                smart = self._smart_row
+                yield Chunk((smart([get(row, col) for col in columns]) for row in range(start, count)), False)
+            return
         if start >= count:
             return
         loader = self._loader

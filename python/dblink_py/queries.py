@@ -32,13 +32,16 @@ def status_row(remote: Remote, result: pq.PGresult) -> Row:
     return (RemoteText(remote.decode(result.command_status or b"")),)
 
 
-def _builder(remote: Remote, result: pq.PGresult, *, streaming: bool = True) -> RowBuilder:
-    """Rows for PL/Python; the fast path learns from PL/Python converting the
-    first row, so it needs rows handed over one by one (`streaming`)."""
+def _builder(remote: Remote, result: pq.PGresult, *, streaming: bool = True,
+             for_plpython: bool = True) -> RowBuilder:
+    """Rows for PL/Python (or for Python code, `for_plpython` false); the fast
+    path learns from PL/Python converting the first row, so it needs rows
+    handed to PL/Python one chunk at a time (`streaming`)."""
     discard_unreported_error()
     types = tuple(result.ftype(col) for col in range(result.nfields))
-    fast = streaming and remote.codec == "utf-8"
-    return RowBuilder(list(types), _row_converter(types, remote.codec), fast=fast)
+    fast = streaming and for_plpython and remote.codec == "utf-8"
+    return RowBuilder(list(types), _row_converter(types, remote.codec), fast=fast,
+                      check_columns=streaming and for_plpython, codec=remote.codec)
 
 
 @functools.lru_cache(maxsize=256)
@@ -94,7 +97,8 @@ def _nothing() -> None:
 
 def stream_chunks(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
                   where: str, on_command: Callable[[], None] | None = None,
-                  on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Chunk]:
+                  on_columns: Callable[[pq.PGresult], None] | None = None,
+                  for_plpython: bool = True) -> Iterator[Chunk]:
     """Rows of the last statement's result, as they arrive, in chunks.
 
     `last_only` is the number of statements whose results come before the
@@ -137,7 +141,8 @@ def stream_chunks(remote: Remote, results: Iterator[pq.PGresult], last_only: int
                 on_columns = None
             if result.ntuples:
                 if builder is None:
-                    builder = _builder(remote, result, streaming=last_only is not None)
+                    builder = _builder(remote, result, streaming=last_only is not None,
+                                       for_plpython=for_plpython)
                     current_result = result
                 if last_only is not None and restore is None:
                     restore = mimic_remote_styles(remote, result)
@@ -168,13 +173,14 @@ def run_rows(remote: Remote, sql: str, where: str,
              params: Sequence[str | None] | None = None,
              on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Row]:
     """Send `sql` and yield the rows of its last statement."""
-    return rows_of(run_chunks(remote, sql, where, on_command, params, on_columns))
+    return rows_of(run_chunks(remote, sql, where, on_command, params, on_columns, for_plpython=False))
 
 
 def run_chunks(remote: Remote, sql: str, where: str,
                on_command: Callable[[], None] | None = None,
                params: Sequence[str | None] | None = None,
-               on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Chunk]:
+               on_columns: Callable[[pq.PGresult], None] | None = None,
+               for_plpython: bool = True) -> Iterator[Chunk]:
     """Send `sql` and yield the rows of its last statement, in chunks.
 
     If the caller stops early (a local error while converting a row), the
@@ -187,7 +193,8 @@ def run_chunks(remote: Remote, sql: str, where: str,
         last_only = count - 1 if count else None
     remote.send_query(sql, params=params, chunk_rows=CHUNK_ROWS)
     try:
-        yield from stream_chunks(remote, remote.results(), last_only, where, on_command, on_columns)
+        yield from stream_chunks(remote, remote.results(), last_only, where, on_command, on_columns,
+                                 for_plpython)
     finally:
         if remote.query_running:
             remote.abandon_query()
