@@ -50,3 +50,16 @@ test:
 
 demo:
 	scripts/demo $(ARGS)
+
+bench:
+	bench/run $(ARGS)
+
+# Docker (docker/README.md): the image with dblink_py, and the test suite
+# against it (DBLINK_PY_SERVERS=docker). BASE=local: on the debootstrap base
+# image, which needs no image registry; default: the official postgres:15.
+.PHONY: test-docker
+docker-image:
+	scripts/docker-image $(if $(BASE),--base '$(BASE)')
+
+test-docker:
+	scripts/test-docker $(if $(BASE),--base '$(BASE)') $(ARGS)

@@ -59,6 +59,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PGCONNECT_TIMEOUT"] = "10"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # @pytest.mark.not_in_docker(reason): skipped with the docker provider only.
+    if os.environ.get("DBLINK_PY_SERVERS", "local") != "docker":
+        return
+    for item in items:
+        mark = item.get_closest_marker("not_in_docker")
+        if mark is not None:
+            reason = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"not with DBLINK_PY_SERVERS=docker: {reason}"))
+
+
 @pytest.fixture(scope="session")
 def server_provider() -> Iterator[ServerProvider]:
     """The provider DBLINK_PY_SERVERS selects (default: local)."""

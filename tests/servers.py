@@ -112,7 +112,11 @@ def provider_from_env() -> ServerProvider:
     kind = os.environ.get("DBLINK_PY_SERVERS", "local")
     if kind == "local":
         return LocalProvider(keep=os.environ.get("DBLINK_PY_KEEP") == "1")
-    raise RuntimeError(f"DBLINK_PY_SERVERS={kind!r}: no such server provider (known: local)")
+    if kind == "docker":
+        from docker_servers import DockerProvider  # imports testcontainers only when asked for
+
+        return DockerProvider(keep=os.environ.get("DBLINK_PY_KEEP") == "1")
+    raise RuntimeError(f"DBLINK_PY_SERVERS={kind!r}: no such server provider (known: local, docker)")
 
 
 def free_port() -> int:

@@ -142,6 +142,7 @@ def test_install_writes_only_the_extension_dir_and_its_own_python_dir(tmp_path):
     assert outside == []
 
 
+@pytest.mark.not_in_docker("renames the server's installed files from the test process, which does not see the container's")
 def test_missing_dependency_is_named_with_how_to_install_it(local_admin, local_connect, dblink_py_created):
     pkglibdir = scalar(local_admin, "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")
     psycopg_dir = Path(pkglibdir) / "dblink_py" / "psycopg"
