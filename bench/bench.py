@@ -59,7 +59,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from servers import NO_PASSFILE, REMOTE_DB, LocalProvider, LocalServer  # noqa: E402
+from servers import REMOTE_DB, LocalProvider, LocalServer, clean_client_env  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 MB = 1024 * 1024
@@ -613,13 +613,6 @@ def render_profile(prof: dict[str, Any]) -> str:
 
 # -- main ------------------------------------------------------------------------
 
-
-def clean_client_env() -> None:
-    """Keep the caller's PGHOST, PGPASSWORD, ~/.pgpass, ... away from psycopg."""
-    for key in [k for k in os.environ if k.startswith("PG") and not k.startswith("PG_")]:
-        del os.environ[key]
-    os.environ["PGPASSFILE"] = NO_PASSFILE
-    os.environ["PGCONNECT_TIMEOUT"] = "10"
 
 
 def on_termination(signum: int, _frame: object) -> NoReturn:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from psycopg.conninfo import make_conninfo  # noqa: E402
 
-from servers import EXTENSION, NO_PASSFILE, LocalProvider, Server  # noqa: E402
+from servers import EXTENSION, LocalProvider, Server, clean_client_env  # noqa: E402
 
 # The role of the foreign-server part of the example, as in the documentation.
 FDW_USER = "regress_dblink_user"
@@ -59,13 +59,6 @@ def psql_binary(pg_config: str) -> str:
         sys.exit(f"no psql in {bindir}: apt-get install postgresql-client-<major>")
     return str(path)
 
-
-def clean_client_env() -> None:
-    """Keep the caller's PGHOST, PGPASSWORD, ~/.pgpass, ... away from psql and psycopg."""
-    for key in [k for k in os.environ if k.startswith("PG") and not k.startswith("PG_")]:
-        del os.environ[key]
-    os.environ["PGPASSFILE"] = NO_PASSFILE
-    os.environ["PGCONNECT_TIMEOUT"] = "10"
 
 
 def on_termination(signum: int, _frame: object) -> NoReturn:

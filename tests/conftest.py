@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 from psycopg.errors import Diagnostic
 
-from servers import EXTENSION, NO_PASSFILE, Server, ServerProvider, Servers, free_port as _free_port, provider_from_env
+from servers import EXTENSION, Server, ServerProvider, clean_client_env, Servers, free_port as _free_port, provider_from_env
 
 
 class NoticeConnection(psycopg.Connection[Any]):
@@ -53,10 +53,7 @@ def connect_when_ready(cls: type[C], conninfo: str, timeout: float = 30, **kwarg
 
 def pytest_configure(config: pytest.Config) -> None:
     # The client side must not pick up a developer's PGHOST, PGPASSWORD, ~/.pgpass, ...
-    for key in [k for k in os.environ if k.startswith("PG") and not k.startswith("PG_")]:
-        del os.environ[key]
-    os.environ["PGPASSFILE"] = NO_PASSFILE
-    os.environ["PGCONNECT_TIMEOUT"] = "10"
+    clean_client_env()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

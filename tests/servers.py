@@ -119,6 +119,14 @@ def provider_from_env() -> ServerProvider:
     raise RuntimeError(f"DBLINK_PY_SERVERS={kind!r}: no such server provider (known: local, docker)")
 
 
+def clean_client_env() -> None:
+    """Keep the caller's PGHOST, PGPASSWORD, ~/.pgpass, ... away from psql and psycopg."""
+    for key in [k for k in os.environ if k.startswith("PG") and not k.startswith("PG_")]:
+        del os.environ[key]
+    os.environ["PGPASSFILE"] = NO_PASSFILE
+    os.environ["PGCONNECT_TIMEOUT"] = "10"
+
+
 def free_port() -> int:
     """A loopback TCP port that nothing listens on when asked."""
     with socket.socket() as sock:

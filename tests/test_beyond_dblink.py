@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from helpers import error_text, rows, scalar
+from helpers import rows, scalar
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_value_is_what_local_input_function_makes(db, remote_dsn, local_types, r
     remote_sql = f"SELECT {expression}"
     got = rows(db, f"SELECT v::text FROM dblink(%s, %s) AS t(v {local_type})", [remote_dsn, remote_sql])
     # the remote text fed to the local input function, computed locally
-    remote_text = rows(db, f"SELECT * FROM dblink(%s, %s) AS t(v text)", [remote_dsn, remote_sql])[0][0]
+    remote_text = rows(db, "SELECT * FROM dblink(%s, %s) AS t(v text)", [remote_dsn, remote_sql])[0][0]
     expected = scalar(db, f"SELECT (%s::{local_type})::text", [remote_text])
     assert got == [(expected,)]
 

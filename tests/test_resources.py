@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import remote_pids, rows, scalar
+from helpers import remote_pids
 
 pytestmark = pytest.mark.slow
 

@@ -147,10 +147,12 @@ def current_query() -> str | None:
     return query("SELECT pg_catalog.current_query() AS q")[0]["q"]
 
 
-def settings(*names: str) -> tuple[str, ...]:
-    """Current values of local settings, in order."""
+def settings(*names: str, missing_ok: bool = False) -> tuple[str | None, ...]:
+    """Current values of local settings, in order; with `missing_ok`, None
+    for a custom setting that was never set."""
+    flag = ", true" if missing_ok else ""
     sql = "SELECT " + ", ".join(
-        f"pg_catalog.current_setting($%d) AS s%d" % (i + 1, i) for i in range(len(names))
+        "pg_catalog.current_setting($%d%s) AS s%d" % (i + 1, flag, i) for i in range(len(names))
     )
     row = query(sql, ("text",) * len(names), names)[0]
     return tuple(row["s%d" % i] for i in range(len(names)))
@@ -158,11 +160,7 @@ def settings(*names: str) -> tuple[str, ...]:
 
 def optional_settings(*names: str) -> tuple[str | None, ...]:
     """Values of custom settings that may not be set at all (None then)."""
-    sql = "SELECT " + ", ".join(
-        f"pg_catalog.current_setting($%d, true) AS s%d" % (i + 1, i) for i in range(len(names))
-    )
-    row = query(sql, ("text",) * len(names), names)[0]
-    return tuple(row["s%d" % i] for i in range(len(names)))
+    return settings(*names, missing_ok=True)
 
 
 def set_for_transaction(name: str, value: str) -> None:
