@@ -11,9 +11,9 @@ from helpers import error_text, rows, scalar
 def _dblink_py_functions(db) -> list[tuple[str, list[str], bool, bool]]:
     """(name, argument types, returns a set, has OUT parameters) of every function of the extension."""
     found = []
-    for name, oid, retset, argtypes, allargtypes in rows(
+    for name, retset, argtypes, allargtypes in rows(
         db,
-        "SELECT p.proname::text, p.oid, p.proretset,"
+        "SELECT p.proname::text, p.proretset,"
         " ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) t),"
         " p.proallargtypes IS NOT NULL"
         " FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass"

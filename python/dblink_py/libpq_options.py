@@ -38,10 +38,8 @@ def libpq_options() -> tuple[tuple[str, str], ...]:
 
 def is_valid(option: str, place: Place | None) -> bool:
     """dblink's rule: secrets and `user` only in user mappings, the rest only in servers."""
-    for keyword, dispchar in libpq_options():
-        if keyword == option:
-            break
-    else:
+    dispchar = dict(libpq_options()).get(option)
+    if dispchar is None:
         return False
     if "D" in dispchar or option in ALWAYS_REJECTED or option.startswith(REJECTED_PREFIXES):
         return False
