@@ -90,3 +90,19 @@ def test_unnamed_form_without_connection_fails(db):
 def test_strict_null_argument_returns_null(db):
     assert scalar(db, "SELECT dblink_exec(NULL, 'SELECT 1')") is None
     assert scalar(db, "SELECT dblink_exec(NULL::text)") is None
+
+
+def test_copy_to_stdout_is_refused_and_the_connection_stays_usable(db, remote_dsn):
+    scalar(db, "SELECT dblink_connect('cp', %s)", [remote_dsn])
+    with pytest.raises(psycopg.Error) as info:
+        scalar(db, "SELECT dblink_exec('cp', 'COPY (SELECT g FROM generate_series(1, 50000) g) TO STDOUT')")
+    assert info.value.sqlstate == "0A000"
+    assert rows(db, "SELECT * FROM dblink('cp', 'SELECT 1') AS t(a int)") == [(1,)]
+
+
+def test_copy_from_stdin_is_refused_and_the_connection_stays_usable(db, remote_dsn, bar):
+    scalar(db, "SELECT dblink_connect('cp', %s)", [remote_dsn])
+    with pytest.raises(psycopg.Error) as info:
+        rows(db, "SELECT * FROM dblink('cp', 'COPY bar FROM STDIN') AS t(a text)")
+    assert info.value.sqlstate == "0A000"
+    assert rows(db, "SELECT * FROM dblink('cp', 'SELECT count(*) FROM bar') AS t(n int)") == [(2,)]

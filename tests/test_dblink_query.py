@@ -197,3 +197,30 @@ def test_lateral_calls_on_a_named_connection(db, remote_dsn):
         " LATERAL dblink('lat', 'SELECT ' || g) AS t(a int)",
     )
     assert [r[0] for r in result] == list(range(1, 51))
+
+
+def test_fail_on_error_false_returns_no_rows_when_the_error_comes_mid_result(db, remote_dsn):
+    sql = "SELECT 1 / (5000 - g) FROM generate_series(1, 10000) g"
+    assert rows(db, "SELECT * FROM dblink(%s, %s, false) AS t(a int)", [remote_dsn, sql]) == []
+    assert db.notices[-1].sqlstate == "22012"
+
+
+def test_remote_datestyle_does_not_stay_after_a_remote_error(db, remote_dsn):
+    scalar(db, "SELECT dblink_connect('ds', %s)", [remote_dsn])
+    scalar(db, "SELECT dblink_exec('ds', 'SET datestyle = GERMAN, DMY')")
+    db.execute("BEGIN")
+    sql = "SELECT now()::date, 1 / (5000 - g) FROM generate_series(1, 10000) g"
+    rows(db, "SELECT * FROM dblink('ds', %s, false) AS t(d date, a int)", [sql])
+    assert scalar(db, "SHOW datestyle") == "ISO, MDY"
+    db.execute("ROLLBACK")
+
+
+def test_box_arrays_in_a_large_result(db, remote_dsn):
+    result = rows(
+        db,
+        "SELECT count(*), sum(array_length(b, 1)) FROM dblink(%s,"
+        " 'SELECT ARRAY[box(point(g, g), point(0, 0)), box(point(1, 1), point(2, 2))] FROM generate_series(1, 200) g')"
+        " AS t(b box[])",
+        [remote_dsn],
+    )
+    assert result == [(200, 400)]

@@ -83,3 +83,11 @@ def test_non_superusers_still_need_a_password_with_reuse(reusing, remote_dsn, ma
     with pytest.raises(psycopg.Error) as info:
         remote_pid(reusing, f"host=127.0.0.1 port={remote_server.port} dbname={remote_server.dbname} user=postgres")
     assert info.value.sqlstate == "2F003"
+
+
+def test_a_kept_connection_whose_backend_died_is_replaced(reusing, remote_dsn, remote_admin):
+    dsn = remote_dsn + " application_name=kept_dies"
+    first = remote_pid(reusing, dsn)
+    remote_admin.execute("SELECT pg_terminate_backend(%s)", [first])
+    time.sleep(0.3)
+    assert remote_pid(reusing, dsn) != first

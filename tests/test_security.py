@@ -412,3 +412,29 @@ def test_password_is_not_in_a_connection_error(db, remote_server):
     diag = info.value.diag
     for text in (diag.message_primary, diag.message_detail, diag.message_hint, diag.context):
         assert "Wr0ngSecretXyz" not in (text or "")
+
+
+def test_a_hostile_parameter_type_cannot_run_as_a_later_caller(db, alice, remote_dsn_for, trusting_remote):
+    """A domain over text in the caller's schema, seen when dblink_py first
+    prepares its statements, must not be used for them: its CHECK would then
+    run as whoever calls next (here the owner of dblink_connect_u)."""
+    db.execute("CREATE SCHEMA IF NOT EXISTS alice_s AUTHORIZATION alice")
+    db.execute("CREATE TABLE IF NOT EXISTS public.hostile_calls (who name)")
+    db.execute("GRANT INSERT ON public.hostile_calls TO PUBLIC")
+    alice.execute(
+        "CREATE FUNCTION alice_s.note() RETURNS boolean LANGUAGE sql AS"
+        " $$ INSERT INTO public.hostile_calls VALUES (current_user) RETURNING true $$"
+    )
+    for type_name in ("text", "name", "oid"):
+        base = {"text": "pg_catalog.text", "name": "pg_catalog.name", "oid": "pg_catalog.oid"}[type_name]
+        alice.execute(f"CREATE DOMAIN alice_s.{type_name} AS {base} CHECK (alice_s.note())")
+    db.execute("GRANT EXECUTE ON FUNCTION dblink_connect_u(text, text) TO alice")
+    alice.execute("SET search_path = alice_s, pg_catalog, public")
+    with pytest.raises(psycopg.Error):
+        scalar(alice, "SELECT public.dblink_connect('fdtest_absent_' || 'x')")
+    scalar(alice, "SELECT public.dblink_connect_u('u', %s)", [remote_dsn_for(trusting_remote, None)])
+    try:
+        assert scalar(db, "SELECT count(*) FROM public.hostile_calls WHERE who <> 'alice'") == 0
+    finally:
+        db.execute("DROP TABLE public.hostile_calls")
+        db.execute("DROP SCHEMA alice_s CASCADE")

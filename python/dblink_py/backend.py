@@ -19,7 +19,14 @@ _plans: dict[str, Any] = {}
 
 
 def _plan(sql: str, types: tuple[str, ...] = ()) -> Any:
-    """A prepared local statement, kept for the life of the session."""
+    """A prepared local statement, kept for the life of the session.
+
+    Parameter types must be schema-qualified: they are looked up once, on
+    the search_path of the moment, and the plan is then reused by every role
+    (a type from a hostile schema would run its code as a later caller).
+    """
+    if not all(t.startswith("pg_catalog.") for t in types):
+        raise ValueError(f"parameter types must be schema-qualified: {types}")
     key = sql + "\0" + ",".join(types)
     plan = _plans.get(key)
     if plan is None:
@@ -154,7 +161,7 @@ def settings(*names: str, missing_ok: bool = False) -> tuple[str | None, ...]:
     sql = "SELECT " + ", ".join(
         "pg_catalog.current_setting($%d%s) AS s%d" % (i + 1, flag, i) for i in range(len(names))
     )
-    row = query(sql, ("text",) * len(names), names)[0]
+    row = query(sql, ("pg_catalog.text",) * len(names), names)[0]
     return tuple(row["s%d" % i] for i in range(len(names)))
 
 
@@ -166,7 +173,8 @@ def optional_settings(*names: str) -> tuple[str | None, ...]:
 def set_for_transaction(name: str, value: str) -> None:
     """SET LOCAL name = value: reverts by itself if the transaction aborts."""
     query(
-        "SELECT pg_catalog.set_config($1, $2, true) AS v", ("text", "text"), (name, value)
+        "SELECT pg_catalog.set_config($1, $2, true) AS v", ("pg_catalog.text", "pg_catalog.text"),
+        (name, value),
     )
 
 
@@ -219,7 +227,8 @@ def extension_schema() -> str:
 
 def has_server_usage(server_oid: int) -> bool:
     return query(
-        "SELECT pg_catalog.has_server_privilege($1, 'USAGE') AS u", ("oid",), (server_oid,)
+        "SELECT pg_catalog.has_server_privilege($1, 'USAGE') AS u", ("pg_catalog.oid",),
+        (server_oid,),
     )[0]["u"]
 
 
@@ -263,7 +272,7 @@ def serve_mapping_request(server_oid: int) -> None:
         " WHERE m.umserver OPERATOR(pg_catalog.=) $1"
         " AND m.umuser OPERATOR(pg_catalog.=) ANY (ARRAY[$2, 0]::pg_catalog.oid[])"
         " ORDER BY m.umuser DESC LIMIT 1",
-        ("oid", "oid"),
+        ("pg_catalog.oid", "pg_catalog.oid"),
         (server_oid, request["user"]),
     )
     if rows:

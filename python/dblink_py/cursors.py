@@ -44,7 +44,7 @@ def open_cursor(link: Link, cursor: str, sql: str) -> None:
     link.cursors.add(cursor)
 
 
-def fetch(link: Link, cursor: str, count: int) -> Iterator[Chunk]:
+def fetch(link: Link, cursor: str, count: int, *, hold: bool = False) -> Iterator[Chunk]:
     def not_a_cursor() -> None:
         raise CursorNotFound(cursor)
 
@@ -53,6 +53,7 @@ def fetch(link: Link, cursor: str, count: int) -> Iterator[Chunk]:
         f"FETCH {count} FROM {cursor}",
         _where(f'while fetching from cursor "{cursor}"', link),
         on_command=not_a_cursor,
+        hold=hold,
     )
 
 

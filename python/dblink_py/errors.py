@@ -62,6 +62,14 @@ class SendFailed(DblinkError):
     """libpq refused to send a query (e.g. another one is still running)."""
 
 
+class CopyNotSupported(DblinkError):
+    sqlstate = "0A000"
+
+    def __init__(self) -> None:
+        super().__init__("COPY to or from the client is not supported by dblink",
+                         hint="Run COPY with a file on the remote server, or use a query.")
+
+
 class CursorNotFound(DblinkError):
     sqlstate = "34000"
 

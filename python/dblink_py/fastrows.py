@@ -184,6 +184,9 @@ def _simple_array(text: str, smart: Callable[[str], Any]) -> Any:
 
 
 _BOOLEANS = {"t": True, "f": False}
+# Arrays whose elements are not comma-separated (box[]: ';'), and the vector
+# types PL/Python cannot return: always smart values.
+_OWN_DELIMITER_TYPES = frozenset({1020, 22, 30})
 
 
 def _hex_bytea(text: str, smart: Callable[[str], Any]) -> Any:
@@ -327,6 +330,7 @@ class RowBuilder:
         self._check_columns = check_columns
         self._codec = codec
         self._smart_row = smart_row  # raw bytes row -> smart values
+        self._types = type_oids
         self._smart_values = [value_maker(oid) for oid in type_oids]  # str/None -> smart value
         self._finish: _ChunkConverter | None = None
         self._decided = False
@@ -363,7 +367,10 @@ class RowBuilder:
             start = 1
             if learn:
                 self._loader = Transformer(_TextOnly())
-                kinds = [observed.kind(col, value) for col, value in enumerate(first)]
+                kinds = [
+                    SMART if oid in _OWN_DELIMITER_TYPES else observed.kind(col, value)
+                    for col, (oid, value) in enumerate(zip(self._types, first))
+                ]
                 self._finish = _build(kinds, self._smart_values)
             else:
                 self._fast = False

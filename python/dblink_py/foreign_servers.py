@@ -35,7 +35,7 @@ def connection_string(server_name: str) -> str | None:
         "SELECT s.oid AS oid, s.srvname AS name, s.srvoptions AS options"
         " FROM pg_catalog.pg_foreign_server s"
         " WHERE s.srvname OPERATOR(pg_catalog.=) $1",
-        ("name",),
+        ("pg_catalog.name",),
         (server_name,),
     )
     if not rows:

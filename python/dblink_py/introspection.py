@@ -29,14 +29,14 @@ def describe_columns(remote: Remote, sql: str, where: str) -> list[tuple[int, st
     columns = queries.describe(remote, sql, where)
     if not columns:
         return []
-    type_names = queries.run_rows(
+    type_names = list(queries.run_rows(
         remote,
         "SELECT pg_catalog.format_type(u.t, u.m) FROM ROWS FROM ("
         "pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.int4[]))"
         " WITH ORDINALITY AS u(t, m, i) ORDER BY u.i",
         where,
         params=[_array_literal([c[1] for c in columns]), _array_literal([c[2] for c in columns])],
-    )
+    ))
     return [
         (position, name, str(type_row[0]))
         for position, ((name, _oid, _mod), type_row) in enumerate(zip(columns, type_names), 1)

@@ -24,7 +24,8 @@ def resolve_target(target: str) -> str:
     """The connection string a dblink_connect / ad-hoc argument stands for:
     a foreign server's (with the user mapping), else the text itself."""
     server = connection_name(target, warn=False)
-    return foreign_servers.connection_string(server) or target
+    conninfo = foreign_servers.connection_string(server)
+    return target if conninfo is None else conninfo
 
 
 def open_remote(conninfo: str) -> Remote:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from psycopg.pq import ConnStatus, ExecStatus, TransactionStatus
 
 from . import backend
+from .errors import DblinkError, Interrupted
 from .remote import Remote
 
 REUSE_SETTING = "dblink_py.reuse_connections"
@@ -64,9 +65,12 @@ def take(key: Key) -> Remote | None:
     remote = entry.remote
     try:
         ok = all(result.status == ExecStatus.COMMAND_OK for result in remote.results())
-    except Exception:
-        ok = False
-    if ok and remote.pgconn.transaction_status == TransactionStatus.IDLE:
+    except Interrupted:
+        remote.close()  # the call is being stopped: not reusable, not kept
+        raise
+    except DblinkError:
+        ok = False  # broken while idle (remote restarted, ...): connect anew
+    if ok and remote.pgconn.transaction_status == TransactionStatus.IDLE and remote.looks_alive():
         return remote
     remote.close()
     return None

@@ -95,6 +95,15 @@ def _nothing() -> None:
     return None
 
 
+def _quietly(action: Callable[[], None]) -> None:
+    """Run cleanup that must not hide the error being raised (the local
+    transaction may be failing already; SET LOCAL then undoes itself)."""
+    try:
+        action()
+    except Exception:  # noqa: BLE001 - cleanup only
+        pass
+
+
 def stream_chunks(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
                   where: str, on_command: Callable[[], None] | None = None,
                   on_columns: Callable[[pq.PGresult], None] | None = None,
@@ -117,55 +126,57 @@ def stream_chunks(remote: Remote, results: Iterator[pq.PGresult], last_only: int
     current_result: pq.PGresult | None = None  # the rows' result, for their types
     held_result: pq.PGresult | None = None
     restore: Callable[[], None] | None = None
-    for result in results:
-        status = result.status
-        if error is not None:
-            continue  # drain what follows an error, report the first
-        if status in ERROR_STATUSES:
-            error = remote.remote_error(result, where)
-            continue
-        wanted = last_only is None or statement >= last_only
-        chunks: Iterable[Chunk] = ()
-        if status in COMMAND_STATUSES:
-            if wanted and on_command is not None:
-                try:
-                    on_command()
-                except DblinkError as exc:
-                    error = exc
-                    continue
-            if wanted:
-                chunks = (Chunk([status_row(remote, result)], True),)
-        elif wanted:
-            if on_columns is not None:
-                on_columns(result)
-                on_columns = None
-            if result.ntuples:
-                if builder is None:
-                    builder = _builder(remote, result, streaming=last_only is not None,
-                                       for_plpython=for_plpython)
-                    current_result = result
-                if last_only is not None and restore is None:
-                    restore = mimic_remote_styles(remote, result)
-                chunks = builder.chunks(result)
-        if last_only is None:
-            for chunk in chunks:
-                current.extend(chunk)
-        else:
-            yield from chunks
-        if status in TERMINAL_STATUSES:
-            statement += 1
-            builder = None
+    try:
+        for result in results:
+            status = result.status
+            if error is not None:
+                continue  # drain what follows an error, report the first
+            if status in ERROR_STATUSES:
+                error = remote.remote_error(result, where)
+                continue
+            wanted = last_only is None or statement >= last_only
+            chunks: Iterable[Chunk] = ()
+            if status in COMMAND_STATUSES:
+                if wanted and on_command is not None:
+                    try:
+                        on_command()
+                    except DblinkError as exc:
+                        error = exc
+                        continue
+                if wanted:
+                    chunks = (Chunk([status_row(remote, result)], True),)
+            elif wanted:
+                if on_columns is not None:
+                    on_columns(result)
+                    on_columns = None
+                if result.ntuples:
+                    if builder is None:
+                        builder = _builder(remote, result, streaming=last_only is not None,
+                                           for_plpython=for_plpython)
+                        current_result = result
+                    if last_only is not None and restore is None:
+                        restore = mimic_remote_styles(remote, result)
+                    chunks = builder.chunks(result)
             if last_only is None:
-                held, current = current, []
-                held_result, current_result = current_result, None
-    if error is not None:
-        raise error
-    if held_result is not None:
-        restore = mimic_remote_styles(remote, held_result)
-    if held:
-        yield Chunk(held, False)
-    if restore is not None:
-        restore()
+                for chunk in chunks:
+                    current.extend(chunk)
+            else:
+                yield from chunks
+            if status in TERMINAL_STATUSES:
+                statement += 1
+                builder = None
+                if last_only is None:
+                    held, current = current, []
+                    held_result, current_result = current_result, None
+        if error is not None:
+            raise error
+        if held_result is not None:
+            restore = mimic_remote_styles(remote, held_result)
+        if held:
+            yield Chunk(held, False)
+    finally:
+        if restore is not None:
+            _quietly(restore)
 
 
 def run_rows(remote: Remote, sql: str, where: str,
@@ -180,14 +191,17 @@ def run_chunks(remote: Remote, sql: str, where: str,
                on_command: Callable[[], None] | None = None,
                params: Sequence[str | None] | None = None,
                on_columns: Callable[[pq.PGresult], None] | None = None,
-               for_plpython: bool = True) -> Iterator[Chunk]:
-    """Send `sql` and yield the rows of its last statement, in chunks.
+               for_plpython: bool = True, hold: bool = False) -> Iterator[Chunk]:
+    """Send `sql` and yield the rows of its last statement, in chunks; with
+    `hold`, only once that statement completed without error.
 
     If the caller stops early (a local error while converting a row), the
     remote query is cancelled and its results discarded.
     """
-    if params is not None:
-        last_only: int | None = 0  # the extended protocol takes one statement
+    if hold:
+        last_only: int | None = None  # each statement's rows held until it is complete
+    elif params is not None:
+        last_only = 0  # the extended protocol takes one statement
     else:
         count = count_statements(sql)
         last_only = count - 1 if count else None
@@ -229,8 +243,10 @@ def result_chunks(remote: Remote, result: pq.PGresult, where: str) -> Iterator[C
     if not result.ntuples:
         return
     restore = mimic_remote_styles(remote, result)
-    yield from _builder(remote, result).chunks(result)
-    restore()
+    try:
+        yield from _builder(remote, result).chunks(result)
+    finally:
+        _quietly(restore)
 
 
 def describe(remote: Remote, sql: str, where: str) -> list[tuple[str, int, int]]:

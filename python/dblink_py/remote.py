@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import time
 from typing import Callable, Iterator, NoReturn, Sequence
 
@@ -11,6 +12,7 @@ from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, PollingStatus
 
 from .errors import (
     ConnectionLost,
+    CopyNotSupported,
     CouldNotEstablishConnection,
     Interrupted,
     RemoteError,
@@ -40,6 +42,7 @@ TERMINAL_STATUSES = frozenset(
     }
 )
 ERROR_STATUSES = frozenset({ExecStatus.FATAL_ERROR, ExecStatus.BAD_RESPONSE})
+COPY_STATUSES = frozenset({ExecStatus.COPY_OUT, ExecStatus.COPY_IN, ExecStatus.COPY_BOTH})
 
 
 def libpq_message(raw: bytes | None, codec: str = "utf-8") -> str:
@@ -244,7 +247,32 @@ class Remote:
         while pgconn.is_busy():
             self._wait(READ)
             self._consume()
-        return pgconn.get_result()
+        result = pgconn.get_result()
+        if result is not None and result.status in COPY_STATUSES:
+            self._refuse_copy(result.status)
+        return result
+
+    def _refuse_copy(self, status: ExecStatus) -> None:
+        """End a COPY the remote started (libpq would hand out COPY results
+        forever), read what is left of the query, and refuse it."""
+        pgconn = self.pgconn
+        if status == ExecStatus.COPY_OUT:
+            while True:
+                size, _data = pgconn.get_copy_data(1)
+                if size == 0:
+                    self._wait(READ)
+                    self._consume()
+                elif size < 0:
+                    break
+        elif status == ExecStatus.COPY_IN:
+            pgconn.put_copy_end(b"COPY FROM STDIN is not supported by dblink_py")
+            self._flush()
+        else:  # COPY_BOTH: replication protocol, nothing to go back to
+            self.close_broken("connection closed: the remote started COPY BOTH (replication)")
+            raise CopyNotSupported()
+        while (result := self.next_result()) is not None:
+            pass  # the COPY's own status or error, then the end
+        raise CopyNotSupported()
 
     def results(self) -> Iterator[pq.PGresult]:
         while (result := self.next_result()) is not None:
@@ -350,6 +378,22 @@ class Remote:
                     return
         except OperationalError:
             return
+
+    def looks_alive(self) -> bool:
+        """For an idle connection: nothing has arrived that says the server
+        closed it (a terminated backend sends FATAL and goes)."""
+        pgconn = self.pgconn
+        if pgconn.status != ConnStatus.OK:
+            return False
+        poller = select.poll()
+        poller.register(pgconn.socket, READ | select.POLLERR | select.POLLHUP)
+        if not poller.poll(0):
+            return True
+        try:
+            pgconn.consume_input()
+        except OperationalError:
+            return False
+        return pgconn.status == ConnStatus.OK and not pgconn.is_busy() and pgconn.get_result() is None
 
     def close_broken(self, reason: str) -> None:
         """Close a connection that cannot be used any more, remembering why."""

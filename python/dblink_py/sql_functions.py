@@ -51,7 +51,10 @@ def dblink_disconnect(name: str | None) -> str:
 def dblink(target: str | None, sql: str, fail_on_error: bool = True,
            params: list[str | None] | None = None) -> Iterator[Chunk]:
     with links.target(target) as (remote, name), _remote_errors(fail_on_error):
-        yield from queries.run_chunks(remote, sql, f"while executing query on {name}", params=params)
+        # fail_on_error => false: rows only if no remote error came, as
+        # dblink; so they are held until the result is complete
+        yield from queries.run_chunks(remote, sql, f"while executing query on {name}",
+                                      params=params, hold=not fail_on_error)
 
 
 @sql_function
@@ -78,7 +81,7 @@ def dblink_open(name: str | None, cursor: str, sql: str, fail_on_error: bool = T
 def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool = True) -> Iterator[Chunk]:
     link = links.get(name)
     with _remote_errors(fail_on_error):
-        yield from cursors.fetch(link, cursor, count)
+        yield from cursors.fetch(link, cursor, count, hold=not fail_on_error)
 
 
 @sql_function
