@@ -375,47 +375,19 @@ def sql_function(func: Any) -> Any:
 
 
 def sql_set_function(func: Any) -> Any:
-    """Like sql_function, for set-returning functions that return iterators.
-
-    The first row is fetched before the iterator is handed to PL/Python:
-    PL/Python reports an error raised *during* iteration as "error fetching
-    next item from iterator" with the real message demoted to DETAIL, so
-    errors that come before any row (almost all of them) are raised here.
-    """
+    """Like sql_function, for set-returning functions whose few rows are
+    computed in full (descriptions, keys, notifications): collected before
+    PL/Python iterates, so any error is reported as itself. Streamed remote
+    rows use sql_rows_function."""
 
     @functools.wraps(func)
-    def dblink_py(*args: Any) -> Iterator[Any]:
-        try:
-            rows = iter(func(*args))
-            first = next(rows, _END)
-        except Exception as exc:  # noqa: BLE001 - the SQL boundary
-            err = as_dblink_error(exc)
-        else:
-            if first is _END:
-                return iter(())
-            return _guarded(first, rows)
-        _raiser(err.where or "dblink_py")(to_sql_exception(err))
+    def rows(*args: Any) -> list[Any]:
+        return list(func(*args))
 
-    return dblink_py
+    return sql_function(rows)
 
 
 _END = object()
-
-
-def _guarded(first: Any, rows: Iterator[Any]) -> Iterator[Any]:
-    """Yield the rows; after each, first of all, surface a conversion error
-    PL/Python left pending (see conversion.raise_unreported_error)."""
-    yield first
-    while True:
-        try:
-            if conversion.unreported_error_pending():
-                raise_unreported_error()
-            row = next(rows)
-        except StopIteration:
-            return
-        except Exception as exc:  # noqa: BLE001 - the SQL boundary
-            _fail_iteration(exc, rows)
-        yield row
 
 
 def _fail_iteration(exc: Exception, source: Iterator[Any] | None) -> None:

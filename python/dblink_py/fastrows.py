@@ -77,7 +77,7 @@ class _Observed:
 
     def kind(self, column: int, value: object) -> str:
         used = self.used[column]
-        if value is None or not isinstance(value, RemoteText) or type(value).__name__ != "Probe":
+        if not isinstance(value, RemoteText):  # NULL, or a multi-dimensional array
             return SMART
         if not used:
             return PLAIN

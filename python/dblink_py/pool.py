@@ -92,9 +92,3 @@ def give_back(key: Key, remote: Remote) -> None:
         remote.close()
         return
     _idle[key] = _Idle(remote, time.monotonic())
-
-
-def close_all() -> None:
-    while _idle:
-        _key, entry = _idle.popitem()
-        entry.remote.close()

@@ -122,10 +122,6 @@ class Remote:
     def close(self) -> None:
         self.pgconn.finish()
 
-    @property
-    def closed(self) -> bool:
-        return self.pgconn.status == ConnStatus.BAD and self.pgconn.socket == -1
-
     def on_notice(self, forward: Callable[[str, dict[str, str | None]], None]) -> None:
         """Hand each remote NOTICE/WARNING to `forward(source, fields)`."""
 
@@ -270,7 +266,7 @@ class Remote:
         else:  # COPY_BOTH: replication protocol, nothing to go back to
             self.close_broken("connection closed: the remote started COPY BOTH (replication)")
             raise CopyNotSupported()
-        while (result := self.next_result()) is not None:
+        while self.next_result() is not None:
             pass  # the COPY's own status or error, then the end
         raise CopyNotSupported()
 
