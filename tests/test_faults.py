@@ -164,6 +164,21 @@ def test_slow_link_is_left_on_statement_timeout(db, via_proxy, proxy):
     assert elapsed < BOUND
 
 
+def test_link_that_trickles_without_pause_is_left_on_statement_timeout(db, via_proxy, proxy):
+    # Bytes keep arriving, so no single wait on the socket ever times out.
+    scalar(db, "SELECT dblink_connect('f', %s)", [via_proxy])
+    proxy.mode = SLOW
+    proxy.slow_delay = 0.02
+    db.execute("SET statement_timeout = '1s'")
+    elapsed, error = timed_error(lambda: rows(db, "SELECT * FROM dblink('f', 'SELECT repeat(''x'', 100000)') AS t(a text)"))
+    assert isinstance(error, psycopg.errors.QueryCanceled)
+    assert_clean_message(error)
+    assert elapsed < BOUND
+    db.execute("SET statement_timeout = 0")
+    proxy.mode = "forward"
+    assert_state_truthful_and_recoverable(db, "f", via_proxy)
+
+
 def test_remote_that_never_answers_the_startup_packet_times_out(db, proxy, remote_server):
     proxy.mode = SILENT
     dsn = f"{proxy.dsn_params()} dbname={remote_server.dbname} user=postgres connect_timeout=2"

@@ -20,6 +20,11 @@ def _no_check() -> None:
     return None
 
 
+# When a wait last let the backend act on interrupts. Ready sockets count
+# too: a link that trickles bytes never lets a single poll time out.
+_last_check = 0.0
+
+
 def wait_socket(
     fd: int,
     events: int,
@@ -28,9 +33,11 @@ def wait_socket(
 ) -> bool:
     """Block until `fd` is ready for `events`; False if `deadline` passed first.
 
-    Between polls `check_interrupts` runs, and raises when the backend must
-    stop; callers clean up the remote side and let that error propagate.
+    At least every POLL_INTERVAL of waiting, `check_interrupts` runs, and
+    raises when the backend must stop; callers clean up the remote side and
+    let that error propagate.
     """
+    global _last_check
     poller = select.poll()
     poller.register(fd, events | select.POLLERR | select.POLLHUP)
     while True:
@@ -40,9 +47,13 @@ def wait_socket(
             if remaining <= 0:
                 return False
             timeout = min(timeout, remaining)
-        if poller.poll(timeout * 1000.0):
+        ready = poller.poll(timeout * 1000.0)
+        now = time.monotonic()
+        if not ready or now - _last_check >= POLL_INTERVAL:
+            _last_check = now
+            check_interrupts()
+        if ready:
             return True
-        check_interrupts()
 
 
 def wait_uninterrupted(fd: int, events: int, deadline: float) -> bool:
