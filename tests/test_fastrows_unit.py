@@ -48,6 +48,15 @@ def test_simple_array_columns_are_recognised(column):
         ["x{a}"],
         ["{a}x"],
         ["[2:3]={1,2}"],
+        ["{a}x", "{b}"],
+        ["{a}", "x{b}"],
+        ["{a", "b}"],
+        ["{a}{b}"],
+        ["{a}", "{b\tc}"],
+        ["{a}", "{b,c}\u00a0"],
+        [""],
+        [" "],
+        [],
     ],
 )
 def test_anything_else_is_not(column):
