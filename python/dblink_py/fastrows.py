@@ -301,12 +301,11 @@ class FirstRow:
     PL/Python asks for the next row. (Nothing may raise while PL/Python
     converts: PostgreSQL 15's PL/Python crashes if str() fails there.)"""
 
-    __slots__ = ("_values", "_asked", "_error")
+    __slots__ = ("_values", "_asked")
 
-    def __init__(self, values: Row, error: ConversionError) -> None:
+    def __init__(self, values: Row) -> None:
         object.__setattr__(self, "_values", values)
         object.__setattr__(self, "_asked", [0])
-        object.__setattr__(self, "_error", error)
 
     def __getattribute__(self, name: str) -> Any:
         get = object.__getattribute__
@@ -316,11 +315,16 @@ class FirstRow:
         return values[index] if index < len(values) else None
 
     @staticmethod
-    def check(row: "FirstRow") -> None:
-        """After PL/Python converted it: did the caller declare other columns?"""
+    def columns_match(row: "FirstRow") -> bool:
+        """After PL/Python converted it: did the caller declare these columns?"""
         get = object.__getattribute__
-        if get(row, "_asked")[0] != len(get(row, "_values")):
-            raise get(row, "_error")
+        return get(row, "_asked")[0] == len(get(row, "_values"))
+
+
+def rowtype_mismatch(result: pq.PGresult, codec: str) -> ConversionError:
+    """dblink's row type error; PL/Python shows only the message of an error
+    raised between rows, so the remote columns are named in it."""
+    return conversion_error(f"{ROWTYPE_MISMATCH} ({_describe_columns(result, codec)})", sqlstate="42804")
 
 
 class RowBuilder:
@@ -334,7 +338,6 @@ class RowBuilder:
         self._codec = codec
         self._smart_row = smart_row  # raw bytes row -> smart values
         self._types = type_oids
-        self._smart_values = [value_maker(oid) for oid in type_oids]  # str/None -> smart value
         self._finish: _ChunkConverter | None = None
         self._decided = False
         # psycopg's loader decodes UTF-8; other encodings keep smart values
@@ -350,21 +353,17 @@ class RowBuilder:
             self._decided = True
             learn = self._fast and count >= LEARN_FROM_ROWS
             first = self._smart_row([get(0, col) for col in columns])
-            observed = _Observed(result.nfields)
             if learn:
+                observed = _Observed(result.nfields)
                 first = tuple(
                     _probe(value, observed, col) if isinstance(value, RemoteText) else value
                     for col, value in enumerate(first)
                 )
             if self._check_columns:
-                # PL/Python shows only the message of an error raised between
-                # rows, so the remote columns are named in it
-                error = conversion_error(
-                    f"{ROWTYPE_MISMATCH} ({_describe_columns(result, self._codec)})", sqlstate="42804"
-                )
-                row = FirstRow(first, error)
+                row = FirstRow(first)
                 yield Chunk([row], False)  # PL/Python converts it before asking for more
-                FirstRow.check(row)
+                if not FirstRow.columns_match(row):
+                    raise rowtype_mismatch(result, self._codec)
             else:
                 yield Chunk([first], False)
             start = 1
@@ -374,7 +373,8 @@ class RowBuilder:
                     SMART if oid in _OWN_DELIMITER_TYPES else observed.kind(col, value)
                     for col, (oid, value) in enumerate(zip(self._types, first))
                 ]
-                self._finish = _build(kinds, self._smart_values)
+                smart_values = [value_maker(oid) for oid in self._types]  # str/None -> smart value
+                self._finish = _build(kinds, smart_values)
             else:
                 self._fast = False
         if not self._fast:  # smart values throughout
