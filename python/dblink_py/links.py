@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable
 
 from . import backend, foreign_servers, pool, security
 from .names import truncate_identifier, truncation_notice
@@ -75,36 +74,48 @@ def get(name: str | None) -> Link:
     return link
 
 
-@contextmanager
-def target(name_or_target: str | None) -> Iterator[tuple[Remote, str]]:
-    """The remote a dblink()/dblink_exec() argument names, and how errors call it.
+class target:
+    """The remote a dblink()/dblink_exec() argument names, and how errors call
+    it, as a context manager: `with target(arg) as (remote, where)`.
 
     None is the unnamed connection; an open named connection is used as it
     is; anything else (foreign server, connection string) is connected for
     this call only, with every check, and closed afterwards, also on error.
+    (A class, not a generator: this runs on every call.)
     """
-    link = get(None) if name_or_target is None else find_named(name_or_target)
-    if link is not None:
-        yield link.remote, link.where
-        return
-    assert name_or_target is not None
-    conninfo = resolve_target(name_or_target)
-    reuse, idle_timeout = pool.settings()
-    pool.close_expired(idle_timeout)
-    if not reuse:
-        remote = open_remote(conninfo)
-        try:
-            yield remote, describe(None)
-        finally:
-            remote.close()
-        return
-    key = (conninfo, backend.current_user())
-    security.check_before_connect(conninfo)
-    kept = pool.take(key)
-    if kept is not None:
-        security.check_after_connect(kept, conninfo)
-    remote = kept or open_remote(conninfo)
-    try:
-        yield remote, describe(None)
-    finally:
-        pool.give_back(key, remote)
+
+    __slots__ = ("_argument", "_release")
+
+    def __init__(self, name_or_target: str | None) -> None:
+        self._argument = name_or_target
+        self._release: Callable[[], None] | None = None
+
+    def __enter__(self) -> tuple[Remote, str]:
+        argument = self._argument
+        link = get(None) if argument is None else find_named(argument)
+        if link is not None:
+            return link.remote, link.where
+        assert argument is not None
+        conninfo = resolve_target(argument)
+        reuse, idle_timeout = pool.settings()
+        pool.close_expired(idle_timeout)
+        if not reuse:
+            remote = open_remote(conninfo)
+            self._release = remote.close
+            return remote, describe(None)
+        key = (conninfo, backend.current_user())
+        security.check_before_connect(conninfo)
+        kept = pool.take(key)
+        if kept is not None:
+            try:
+                security.check_after_connect(kept, conninfo)
+            except BaseException:
+                kept.close()
+                raise
+        remote = kept or open_remote(conninfo)
+        self._release = lambda: pool.give_back(key, remote)
+        return remote, describe(None)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._release is not None:
+            self._release()

@@ -38,7 +38,7 @@ def _builder(remote: Remote, result: pq.PGresult, *, streaming: bool = True,
     path learns from PL/Python converting the first row, so it needs rows
     handed to PL/Python one chunk at a time (`streaming`)."""
     discard_unreported_error()
-    types = tuple(result.ftype(col) for col in range(result.nfields))
+    types = tuple(map(result.ftype, range(result.nfields)))
     fast = streaming and for_plpython and remote.codec == "utf-8"
     return RowBuilder(list(types), _row_converter(types, remote.codec), fast=fast,
                       check_columns=streaming and for_plpython, codec=remote.codec)

@@ -271,8 +271,9 @@ class Remote:
         raise CopyNotSupported()
 
     def results(self) -> Iterator[pq.PGresult]:
-        while (result := self.next_result()) is not None:
-            yield result
+        """The results of the running query, as they come (a C-level iterator:
+        no generator frame to resume per result)."""
+        return iter(self.next_result, None)
 
     def is_busy(self) -> bool:
         """Whether a result is still on its way (reads what has arrived)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Iterator
 
 from . import (
@@ -23,16 +22,23 @@ from .registry import session
 OK = "OK"
 
 
-@contextmanager
-def _remote_errors(fail_on_error: bool) -> Iterator[None]:
+class _remote_errors:
     """fail_on_error => false: a remote error becomes a NOTICE and the call
     goes on after the `with` block (returning `ERROR` or no rows)."""
-    try:
-        yield
-    except RemoteError as err:
-        if fail_on_error:
-            raise
+
+    __slots__ = ("_fail_on_error",)
+
+    def __init__(self, fail_on_error: bool) -> None:
+        self._fail_on_error = fail_on_error
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, err: BaseException | None, tb: object) -> bool:
+        if self._fail_on_error or not isinstance(err, RemoteError):
+            return False
         backend.notice(err.message, detail=err.detail, hint=err.hint, sqlstate=err.sqlstate)
+        return True
 
 
 @sql_function

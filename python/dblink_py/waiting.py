@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import select
 import time
 from typing import Callable
@@ -18,6 +19,15 @@ InterruptCheck = Callable[[], None]
 
 def _no_check() -> None:
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _poller(fd: int, events: int) -> select.poll:
+    """A poll object for `fd` and `events`, made once: poll() takes the
+    descriptor number each time, so it serves whatever socket has it now."""
+    poller = select.poll()
+    poller.register(fd, events | select.POLLERR | select.POLLHUP)
+    return poller
 
 
 # When a wait last let the backend act on interrupts. Ready sockets count
@@ -38,8 +48,7 @@ def wait_socket(
     let that error propagate.
     """
     global _last_check
-    poller = select.poll()
-    poller.register(fd, events | select.POLLERR | select.POLLHUP)
+    poller = _poller(fd, events)
     while True:
         timeout = POLL_INTERVAL
         if deadline is not None:
