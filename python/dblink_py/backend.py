@@ -427,15 +427,13 @@ def sql_rows_function(func: Any) -> Any:
 
 def _guarded_chunks(first: Any, chunks: Iterator[Any]) -> Iterator[Any]:
     chunk = first
-    while True:
+    while chunk is not _END:
         # after a chunk's last row the check below runs anyway
         yield chunk if chunk.safe or len(chunk) == 1 else _checked(chunk)
         try:
             if conversion.unreported_error_pending():
                 raise_unreported_error()
-            chunk = next(chunks)
-        except StopIteration:
-            return
+            chunk = next(chunks, _END)  # no StopIteration to raise and catch
         except Exception as exc:  # noqa: BLE001 - the SQL boundary
             _fail_iteration(exc, chunks)
 
