@@ -53,7 +53,9 @@ from servers import (
     SERVER_OS_USER,
     LocalServer,
     Servers,
+    end_session,
     running_as_root,
+    stop_each,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -318,30 +320,13 @@ class DockerProvider:
     def stop(self) -> None:
         """Stop the servers, remove the containers and the directory (kept with DBLINK_PY_KEEP=1);
         safe to repeat."""
-        errors = []
-        for server in self.servers:
-            try:
-                server.stop()
-            except Exception as e:  # still stop the others and clean up
-                errors.append(f"{type(e).__name__}: {e}")
+        errors = stop_each(self.servers)
         self.servers = []
-        for container in self.containers:
-            try:
-                container.stop()  # remove, with its anonymous volumes
-            except Exception as e:
-                errors.append(f"{type(e).__name__}: {e}")
+        errors += stop_each(self.containers)  # remove, with their anonymous volumes
         self.containers = []
-        if self.root is not None:
-            if self.keep:
-                print(f"\nDBLINK_PY_KEEP=1: kept {self.root}", file=sys.stderr)
-            else:
-                shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-        if self._watchdog is not None:
-            assert self._watchdog.stdin is not None
-            self._watchdog.stdin.close()
-            self._watchdog.wait(timeout=60)
-            self._watchdog = None
+        root, self.root = self.root, None
+        watchdog, self._watchdog = self._watchdog, None
+        end_session(root, self.keep, watchdog)
         if errors:
             raise RuntimeError("\n".join(errors))
 

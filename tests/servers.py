@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import psycopg
 from psycopg import sql
@@ -467,26 +467,38 @@ class LocalProvider:
 
     def stop(self) -> None:
         """Stop the servers and remove the copy (kept with DBLINK_PY_KEEP=1); safe to repeat."""
-        errors = []
-        for server in self.servers:
-            try:
-                server.stop()
-            except Exception as e:  # still stop the others and clean up
-                errors.append(f"{type(e).__name__}: {e}")
+        errors = stop_each(self.servers)
         self.servers = []
-        if self.root is not None:
-            if self.keep:
-                print(f"\nDBLINK_PY_KEEP=1: kept {self.root}", file=sys.stderr)
-            else:
-                shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-        if self._watchdog is not None:
-            assert self._watchdog.stdin is not None
-            self._watchdog.stdin.close()
-            self._watchdog.wait(timeout=30)
-            self._watchdog = None
+        root, self.root = self.root, None
+        watchdog, self._watchdog = self._watchdog, None
+        end_session(root, self.keep, watchdog)
         if errors:
             raise RuntimeError("\n".join(errors))
+
+
+def stop_each(things: Iterable[Any]) -> list[str]:
+    """Call stop() on each of `things`, going on past failures; what failed."""
+    errors = []
+    for thing in things:
+        try:
+            thing.stop()
+        except Exception as e:  # still stop the others and clean up
+            errors.append(f"{type(e).__name__}: {e}")
+    return errors
+
+
+def end_session(root: Path | None, keep: bool, watchdog: subprocess.Popen[bytes] | None) -> None:
+    """Keep (DBLINK_PY_KEEP=1) or remove a provider's directory, and let its
+    watchdog go: closing its stdin tells it the session ended normally."""
+    if root is not None:
+        if keep:
+            print(f"\nDBLINK_PY_KEEP=1: kept {root}", file=sys.stderr)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    if watchdog is not None:
+        assert watchdog.stdin is not None
+        watchdog.stdin.close()
+        watchdog.wait(timeout=60)
 
 
 def verify_relocation(local: LocalServer, install: PgInstall) -> None:
