@@ -59,7 +59,8 @@ def wait_socket(
         ready = poller.poll(timeout * 1000.0)
         now = time.monotonic()
         if not ready or now - _last_check >= POLL_INTERVAL:
-            _last_check = now
+            if check_interrupts is not _no_check:
+                _last_check = now
             check_interrupts()
         if ready:
             return True
