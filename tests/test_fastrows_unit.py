@@ -57,6 +57,10 @@ def test_simple_array_columns_are_recognised(column):
         [""],
         [" "],
         [],
+        ["{,}"],
+        ["{a,}"],
+        ["{,a}"],
+        ["{a,,b}"],
     ],
 )
 def test_anything_else_is_not(column):
@@ -66,6 +70,12 @@ def test_anything_else_is_not(column):
 def test_simple_array_splits_and_reads_nulls():
     assert _simple_array("{a,NULL,b}", smart_for()) == ["a", None, "b"]
     assert _simple_array("{}", smart_for()) == []
+
+
+@pytest.mark.parametrize("literal", ["{a,,b}", "{,a}", "{a,}", "{,}"])
+def test_simple_array_leaves_empty_elements_to_the_smart_value(literal):
+    value = _simple_array(literal, smart_for(TEXT_ARRAY_OID))
+    assert isinstance(value, RemoteText)
 
 
 def test_simple_array_leaves_other_literals_to_the_smart_value():

@@ -173,7 +173,8 @@ _NOT_SIMPLE = re.compile(r'[{}"\\\s]')
 
 def _simple_array(text: str, smart: Callable[[str], Any]) -> Any:
     """A one-dimensional array literal as a list of str, if it is a plain one."""
-    if text[:1] != "{" or text[-1:] != "}" or _NOT_SIMPLE.search(text, 1, len(text) - 1):
+    if (text[:1] != "{" or text[-1:] != "}" or _NOT_SIMPLE.search(text, 1, len(text) - 1)
+            or ",," in text or "{," in text or ",}" in text):  # an empty element: array_in refuses it
         return smart(text)
     if len(text) == 2:
         return []
@@ -209,7 +210,8 @@ def _all_simple_arrays(column: Sequence[str | None]) -> bool:
 
     With n values joined by NUL (which text never holds), n-1 separators all
     reading "}\\0{" and the ends being "{" and "}" put a brace at each end of
-    every value; n of each in all leaves no room for nesting.
+    every value; n of each in all leaves no room for nesting; no "{,", ",}"
+    or ",," leaves no empty element.
     """
     count = len(column)
     if not count or None in column:
@@ -222,6 +224,9 @@ def _all_simple_arrays(column: Sequence[str | None]) -> bool:
         and joined.count("{") == count
         and joined.count("}") == count
         and "{}" not in joined
+        and "{," not in joined  # no empty element (array_in refuses them)
+        and ",}" not in joined
+        and ",," not in joined
         and '"' not in joined
         and "\\" not in joined
         and joined.split(None, 1) == [joined]  # no whitespace
