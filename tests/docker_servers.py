@@ -41,8 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-
 from servers import (
     EXTENSION,
     LOCAL_DB,
@@ -53,6 +51,7 @@ from servers import (
     SERVER_OS_USER,
     LocalServer,
     Servers,
+    create_test_databases,
     end_session,
     running_as_root,
     stop_each,
@@ -287,20 +286,12 @@ class DockerProvider:
                 server.ids = adopt_ids(server, ids)
                 server.init()
                 server.start()
-            self._prepare(local, remote)
+            create_test_databases(local, remote)
             self._install_problem = self._verify(local)
         except BaseException:
             self.stop()
             raise
         return Servers(local, remote)
-
-    def _prepare(self, local: DockerServer, remote: DockerServer) -> None:
-        with local.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(LOCAL_DB)))
-        with remote.admin() as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(remote.superuser), sql.Literal(remote.password)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(REMOTE_DB)))
 
     def _verify(self, local: DockerServer) -> str | None:
         """Fail early unless PL/Python works in the local server; return why dblink_py cannot be

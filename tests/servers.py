@@ -447,20 +447,12 @@ class LocalProvider:
             for server in self.servers:
                 server.init()
                 server.start()
-            self._prepare(local, remote)
+            create_test_databases(local, remote)
             verify_relocation(local, install)
         except BaseException:
             self.stop()
             raise
         return Servers(local, remote)
-
-    def _prepare(self, local: LocalServer, remote: LocalServer) -> None:
-        with local.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(LOCAL_DB)))
-        with remote.admin() as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(remote.superuser), sql.Literal(remote.password)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(REMOTE_DB)))
 
     def extension_problem(self) -> str | None:
         return self._install_problem
@@ -499,6 +491,16 @@ def end_session(root: Path | None, keep: bool, watchdog: subprocess.Popen[bytes]
         assert watchdog.stdin is not None
         watchdog.stdin.close()
         watchdog.wait(timeout=60)
+
+
+def create_test_databases(local: LocalServer, remote: LocalServer) -> None:
+    """The tests' databases on a fresh pair, and the remote superuser's password."""
+    with local.admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(LOCAL_DB)))
+    with remote.admin() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+            sql.Identifier(remote.superuser), sql.Literal(remote.password)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(REMOTE_DB)))
 
 
 def verify_relocation(local: LocalServer, install: PgInstall) -> None:
