@@ -178,37 +178,33 @@ def dblink_py_created(server_provider: ServerProvider, local_server: Server) -> 
         conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {} CASCADE").format(sql.Identifier(EXTENSION)))
 
 
-@pytest.fixture
-def local_connect(local_server: Server) -> Iterator[Callable[..., NoticeConnection]]:
-    """local_connect(user=None, dbname=None, password=None, **conninfo): a new autocommit
-    connection to the local server (closed after the test)."""
+def _connections_to(server: Server) -> Iterator[Callable[..., NoticeConnection]]:
+    """The body of local_connect and remote_connect: yields the connect
+    function, then closes what it opened."""
     opened: list[NoticeConnection] = []
 
     def connect(user: str | None = None, dbname: str | None = None, password: str | None = None,
                 **params: Any) -> NoticeConnection:
-        conn = NoticeConnection.open(local_server.dsn(dbname, user, password, **params))
+        conn = NoticeConnection.open(server.dsn(dbname, user, password, **params))
         opened.append(conn)
         return conn
 
     yield connect
     for conn in opened:
         conn.close()
+
+
+@pytest.fixture
+def local_connect(local_server: Server) -> Iterator[Callable[..., NoticeConnection]]:
+    """local_connect(user=None, dbname=None, password=None, **conninfo): a new autocommit
+    connection to the local server (closed after the test)."""
+    yield from _connections_to(local_server)
 
 
 @pytest.fixture
 def remote_connect(remote_server: Server) -> Iterator[Callable[..., NoticeConnection]]:
     """remote_connect(user=None, dbname=None, password=None, **conninfo): like local_connect, for remote."""
-    opened: list[NoticeConnection] = []
-
-    def connect(user: str | None = None, dbname: str | None = None, password: str | None = None,
-                **params: Any) -> NoticeConnection:
-        conn = NoticeConnection.open(remote_server.dsn(dbname, user, password, **params))
-        opened.append(conn)
-        return conn
-
-    yield connect
-    for conn in opened:
-        conn.close()
+    yield from _connections_to(remote_server)
 
 
 @pytest.fixture
