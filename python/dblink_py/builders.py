@@ -266,23 +266,27 @@ def _where(keys: list[Column], values: list[str | None]) -> str:
     )
 
 
-def build_insert(relname: str, attnums: Sequence[int], count: int, src: Any, tgt: Any) -> str:
+def _new_row(
+    relname: str, attnums: Sequence[int], count: int, src: Any, tgt: Any
+) -> tuple[Relation, list[Column], list[str | None], list[tuple[Column, str]]]:
+    """What insert and update build from, checked in dblink's order: the
+    relation, its key columns, the target key values, and the new row."""
     relation = open_relation(relname)
     keys = key_columns(relation, attnums, count)
     src_values = _key_values(src, keys, "source")
     tgt_values = _key_values(tgt, keys, "target")
-    values = _row_values(relation, keys, src_values, tgt_values)
+    return relation, keys, tgt_values, _row_values(relation, keys, src_values, tgt_values)
+
+
+def build_insert(relname: str, attnums: Sequence[int], count: int, src: Any, tgt: Any) -> str:
+    relation, _keys, _tgt_values, values = _new_row(relname, attnums, count, src, tgt)
     names = ",".join(c.quoted for c, _ in values)
     literals = ",".join(v for _, v in values)
     return f"INSERT INTO {relation.display}({names}) VALUES({literals})"
 
 
 def build_update(relname: str, attnums: Sequence[int], count: int, src: Any, tgt: Any) -> str:
-    relation = open_relation(relname)
-    keys = key_columns(relation, attnums, count)
-    src_values = _key_values(src, keys, "source")
-    tgt_values = _key_values(tgt, keys, "target")
-    values = _row_values(relation, keys, src_values, tgt_values)
+    relation, keys, tgt_values, values = _new_row(relname, attnums, count, src, tgt)
     assignments = ", ".join(f"{c.quoted} = {v}" for c, v in values)
     return f"UPDATE {relation.display} SET {assignments} WHERE {_where(keys, tgt_values)}"
 
