@@ -849,6 +849,18 @@ def _build(env: Env, prepared: Prepared, function: str) -> Any:
     return got
 
 
+def _build_from_one_source_row(env: Env, prepared: Prepared, function: str) -> str | None:
+    """The statement insert or update builds; None when the source key
+    matched several rows, after checking that this is dblink's error."""
+    got = _build(env, prepared, function)
+    event(f"source rows matching: {min(prepared.matches, 2)}")
+    if prepared.matches > 1:
+        assert got == Err("21000", "source criteria matched more than one record")
+        return None
+    [(statement,)] = got
+    return statement
+
+
 def _run_remote(env: Env, statement: str) -> str:
     with env.remote.transaction():
         env.remote.execute(f"SET LOCAL search_path = {SCHEMA}")
@@ -901,12 +913,9 @@ PROPERTY = settings(max_examples=30, deadline=None,
 def test_generated_insert_parses_and_inserts_the_row(env, spec):
     prepared = _prepare(env, spec)
     try:
-        got = _build(env, prepared, "insert")
-        event(f"source rows matching: {min(prepared.matches, 2)}")
-        if prepared.matches > 1:
-            assert got == Err("21000", "source criteria matched more than one record")
+        statement = _build_from_one_source_row(env, prepared, "insert")
+        if statement is None:
             return
-        [(statement,)] = got
         node = _parse_one(statement)
         assert isinstance(node, ast.InsertStmt)
         _relation_of(node.relation, env, spec)
@@ -923,12 +932,9 @@ def test_generated_insert_parses_and_inserts_the_row(env, spec):
 def test_generated_update_parses_and_updates_the_target_row(env, spec, stale):
     prepared = _prepare(env, spec)
     try:
-        got = _build(env, prepared, "update")
-        event(f"source rows matching: {min(prepared.matches, 2)}")
-        if prepared.matches > 1:
-            assert got == Err("21000", "source criteria matched more than one record")
+        statement = _build_from_one_source_row(env, prepared, "update")
+        if statement is None:
             return
-        [(statement,)] = got
         node = _parse_one(statement)
         assert isinstance(node, ast.UpdateStmt)
         _relation_of(node.relation, env, spec)
