@@ -77,18 +77,6 @@ def test_remote_syntax_error_is_reported_with_its_sqlstate(db, remote_dsn):
     assert error_text(info.value) == 'syntax error at or near "SELEC"'
 
 
-def test_too_many_declared_columns_is_an_error(db, remote_dsn):
-    with pytest.raises(psycopg.Error) as info:
-        rows(db, "SELECT * FROM dblink(%s, 'SELECT 1') AS t(a int, b int)", [remote_dsn])
-    assert info.value.sqlstate == "42804"
-
-
-def test_too_few_declared_columns_is_an_error(db, remote_dsn):
-    with pytest.raises(psycopg.Error) as info:
-        rows(db, "SELECT * FROM dblink(%s, 'SELECT 1, 2, 3') AS t(a int, b int)", [remote_dsn])
-    assert info.value.sqlstate == "42804"
-
-
 def test_mismatched_declared_type_is_the_input_functions_error(db, remote_dsn):
     with pytest.raises(psycopg.Error) as info:
         rows(db, "SELECT * FROM dblink(%s, 'SELECT now()') AS t(a int)", [remote_dsn])

@@ -99,7 +99,8 @@ def test_fetch_column_count_mismatch_is_an_error(db, remote_dsn):
     scalar(db, "SELECT dblink_open('cur', 'SELECT 1, 2')")
     with pytest.raises(psycopg.Error) as info:
         rows(db, "SELECT * FROM dblink_fetch('cur', 1) AS t(a int)")
-    assert info.value.sqlstate == "42804"
+    assert info.value.sqlstate == "22P02"
+    assert info.value.diag.message_detail == "Too many columns."
 
 
 def test_close_error_names_the_cursor(db, remote_dsn):

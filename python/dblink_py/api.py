@@ -66,14 +66,11 @@ def query(
             def remember_columns(result: Any) -> None:
                 names[:] = [remote.decode(result.fname(i) or b"") for i in range(result.nfields)]
 
-            found = [
-                tuple(None if value is None else str(value) for value in row)
-                for row in queries.run_rows(
-                    remote, sql, f"while executing query on {where}",
-                    params=list(params) if params is not None else None,
-                    on_columns=remember_columns,
-                )
-            ]
+            found = queries.run_rows(
+                remote, sql, f"while executing query on {where}",
+                params=list(params) if params is not None else None,
+                on_columns=remember_columns,
+            )
     except DblinkError as err:
         raise _sql_error(err) from None
     if as_dicts:

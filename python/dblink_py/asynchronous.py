@@ -6,7 +6,7 @@ from typing import Iterator
 
 from . import backend, queries
 from .errors import SendFailed
-from .fastrows import Chunk
+from .queries import Chunk
 from .registry import Link
 
 

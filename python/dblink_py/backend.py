@@ -11,8 +11,7 @@ from typing import Any, Iterator
 
 import plpy  # provided by PL/Python inside the backend
 
-from . import conversion
-from .conversion import raise_unreported_error
+from . import styles
 from .errors import ClientGone, DblinkError, Interrupted
 
 _plans: dict[str, Any] = {}
@@ -202,10 +201,15 @@ def server_version_num() -> int:
 
 @functools.lru_cache(maxsize=None)
 def python_codec() -> str:
-    """The Python codec for the local database encoding (what PL/Python uses)."""
+    """The Python codec for text in the local database encoding.
+
+    In a SQL_ASCII database PL/Python passes text as UTF-8 (it converts
+    through UTF-8 both ways), so that is what is sent and read.
+    """
     from psycopg._encodings import pg2pyenc
 
-    return pg2pyenc(database_encoding().encode())
+    encoding = database_encoding()
+    return "utf-8" if encoding == "SQL_ASCII" else pg2pyenc(encoding.encode())
 
 
 def current_user_oid() -> int:
@@ -387,64 +391,60 @@ def sql_set_function(func: Any) -> Any:
     return sql_function(rows)
 
 
-_END = object()
-
-
-def _fail_iteration(exc: Exception, source: Iterator[Any] | None) -> None:
-    """Report an error raised while PL/Python iterates, after closing `source`."""
-    err = as_dblink_error(exc)
-    close = getattr(source, "close", None)
-    if close is not None:
-        close()
-    _raiser(err.where or "dblink_py")(to_sql_exception(err))
+# How much of a result is read before PL/Python is handed the rows: an error
+# that arrives within it is reported with its own message (PL/Python shows
+# later ones as "error fetching next item from iterator"). Bounded, so that
+# memory stays flat.
+READ_AHEAD_ROWS = 10_000
+READ_AHEAD_CHARACTERS = 4 << 20
 
 
 def sql_rows_function(func: Any) -> Any:
-    """Like sql_set_function, for functions that produce remote rows in Chunks.
-
-    PL/Python gets one C-level iterator over the chunks (no Python frame per
-    row): chunks whose values cannot leave an ignored error behind are
-    iterated as they are, others row by row with the check in between.
-    """
+    """Decorate a SQL function that returns remote rows: `func` yields chunks
+    (lists) of record literals; PL/Python gets one C-level iterator over
+    them (no Python frame per row). The first chunks are read before
+    returning, so errors in them are reported as themselves."""
 
     @functools.wraps(func)
     def dblink_py(*args: Any) -> Iterator[Any]:
+        styles.discard_pending()
         try:
-            chunks = iter(func(*args))
-            first = next(chunks, _END)
-            while first is not _END and not first:  # skip empty chunks
-                first = next(chunks, _END)
+            chunks: Iterator[list[str]] | None = iter(func(*args))
+            ahead: list[list[str]] = []
+            rows = characters = 0
+            for chunk in chunks:
+                ahead.append(chunk)
+                rows += len(chunk)
+                characters += sum(map(len, chunk))
+                if rows >= READ_AHEAD_ROWS or characters >= READ_AHEAD_CHARACTERS:
+                    break
+            else:
+                chunks = None  # all of it
         except Exception as exc:  # noqa: BLE001 - the SQL boundary
             err = as_dblink_error(exc)
         else:
-            if first is _END:
-                return iter(())
-            return itertools.chain.from_iterable(_guarded_chunks(first, chunks))
+            rest = ahead if chunks is None else itertools.chain(ahead, _reported(chunks))
+            return itertools.chain.from_iterable(itertools.chain(rest, _after_the_rows()))
         _raiser(err.where or "dblink_py")(to_sql_exception(err))
 
     return dblink_py
 
 
-def _guarded_chunks(first: Any, chunks: Iterator[Any]) -> Iterator[Any]:
-    chunk = first
-    while chunk is not _END:
-        # after a chunk's last row the check below runs anyway
-        yield chunk if chunk.safe or len(chunk) == 1 else _checked(chunk)
-        try:
-            if conversion.unreported_error_pending():
-                raise_unreported_error()
-            chunk = next(chunks, _END)  # no StopIteration to raise and catch
-        except Exception as exc:  # noqa: BLE001 - the SQL boundary
-            _fail_iteration(exc, chunks)
+def _reported(chunks: Iterator[list[str]]) -> Iterator[list[str]]:
+    """Chunks of rows; an error raised while PL/Python iterates becomes a clean report."""
+    try:
+        yield from chunks
+    except Exception as exc:  # noqa: BLE001 - the SQL boundary
+        err = as_dblink_error(exc)
+        _raiser(err.where or "dblink_py")(to_sql_exception(err))
 
 
-def _checked(rows: list[Any]) -> Iterator[Any]:
-    """Rows one by one, raising an error PL/Python left pending in between."""
-    iterator = iter(rows)
-    for row in iterator:
-        yield row
-        if conversion.unreported_error_pending():
-            try:
-                raise_unreported_error()
-            except Exception as exc:  # noqa: BLE001 - the SQL boundary
-                _fail_iteration(exc, None)
+def _after_the_rows() -> Iterator[list[str]]:
+    """Runs once PL/Python has converted every row: local DateStyle back."""
+    try:
+        styles.restore_pending()
+    except Exception as exc:  # noqa: BLE001 - the SQL boundary
+        err = as_dblink_error(exc)
+        _raiser(err.where or "dblink_py")(to_sql_exception(err))
+    return
+    yield

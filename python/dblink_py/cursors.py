@@ -8,7 +8,7 @@ from psycopg.pq import TransactionStatus
 
 from . import queries
 from .errors import CursorNotFound, DblinkError, RemoteError
-from .fastrows import Chunk
+from .queries import Chunk
 from .registry import Link
 
 
@@ -44,16 +44,16 @@ def open_cursor(link: Link, cursor: str, sql: str) -> None:
     link.cursors.add(cursor)
 
 
-def fetch(link: Link, cursor: str, count: int, *, hold: bool = False) -> Iterator[Chunk]:
+def fetch(link: Link, cursor: str, count: int) -> Iterator[Chunk]:
     def not_a_cursor() -> None:
         raise CursorNotFound(cursor)
 
-    return queries.run_chunks(
+    return queries.literal_chunks(
         link.remote,
         f"FETCH {count} FROM {cursor}",
         _where(f'while fetching from cursor "{cursor}"', link),
         on_command=not_a_cursor,
-        hold=hold,
+        streaming=False,
     )
 
 

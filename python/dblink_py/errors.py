@@ -112,6 +112,23 @@ class ConversionError(DblinkError):
     sqlstate = "22P02"
 
 
+class InvalidByteSequence(DblinkError):
+    """Remote text that is not valid in the local database encoding."""
+
+    sqlstate = "22021"
+
+    def __init__(self, encoding: str, raw: bytes) -> None:
+        shown = " ".join(f"0x{byte:02x}" for byte in raw[:8])
+        super().__init__(f'invalid byte sequence for encoding "{encoding}": {shown}')
+
+
+class RowTypeMismatch(DblinkError):
+    sqlstate = "42804"
+
+    def __init__(self) -> None:
+        super().__init__("remote query result rowtype does not match the specified FROM clause rowtype")
+
+
 class MissingDependency(DblinkError):
     sqlstate = "58P01"
 

@@ -1,217 +1,188 @@
-"""Running SQL on a remote connection: rows for dblink(), a status for dblink_exec()."""
+"""Running SQL on a remote connection: record literals for dblink(), a status for dblink_exec().
+
+dblink() returns the rows of the last statement of a query string, each
+value converted by the local input function of the type the caller declared.
+Rows are handed to PL/Python as record literals (records.py). A single plain
+query (SELECT, VALUES, WITH ... SELECT: see sqltext.py) is sent as
+``SELECT ROW(q.*) FROM (<query>) q``, so that the remote server writes each
+row as one record literal; anything else is sent as it is and the literal
+is assembled from the columns. Either way every value reaches the same
+input function with the same text.
+"""
 
 from __future__ import annotations
 
-import functools
-from typing import Callable, Iterable, Iterator, Sequence
+from operator import attrgetter
+from typing import Callable, Iterator, Sequence
 
 from psycopg import pq
-from psycopg.pq import ExecStatus
+from psycopg.pq import DiagnosticField, ExecStatus
 
-from . import backend
-from .conversion import RemoteText, discard_unreported_error, make_row_converter
-from .fastrows import Chunk, RowBuilder, rows_of
-from .errors import DblinkError, RemoteError, StatementReturnedRows
-from .remote import ERROR_STATUSES, TERMINAL_STATUSES, Remote
-from .sqltext import count_statements
+from . import sqltext, styles
+from .errors import DblinkError, RemoteError, RowTypeMismatch, StatementReturnedRows
+from .records import LiteralMaker, status_literal
+from .remote import COPY_STATUSES, ERROR_STATUSES, Remote
 
-# Rows per result while streaming: big enough to amortise per-result costs,
-# small enough that memory stays flat.
+# Rows per chunk of literals handed to PL/Python: big enough to amortise the
+# per-chunk work, small enough that memory stays flat.
 CHUNK_ROWS = 1000
 
-Row = tuple
+ROWS_PREFIX = "SELECT ROW(dblink_py_q.*) FROM ("
+ROWS_SUFFIX = "\n) AS dblink_py_q"
+END_OF_INPUT = "syntax error at end of input"
 
-# Remote settings that change how date/time values are written as text;
-# while converting, the local session reads them the way the remote wrote them.
-STYLE_SETTINGS = ("DateStyle", "IntervalStyle")
-COMMAND_STATUSES = frozenset({ExecStatus.COMMAND_OK, ExecStatus.EMPTY_QUERY})
+SINGLE_TUPLE = ExecStatus.SINGLE_TUPLE
+TUPLES_CHUNK = getattr(ExecStatus, "TUPLES_CHUNK", None)
+END_STATUSES = frozenset({ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK})
+_status = attrgetter("status")
 
-
-def status_row(remote: Remote, result: pq.PGresult) -> Row:
-    """A command's result as dblink returns it: one row holding the tag."""
-    return (RemoteText(remote.decode(result.command_status or b"")),)
-
-
-def _builder(remote: Remote, result: pq.PGresult, *, streaming: bool = True,
-             for_plpython: bool = True) -> RowBuilder:
-    """Rows for PL/Python (or for Python code, `for_plpython` false); the fast
-    path learns from PL/Python converting the first row, so it needs rows
-    handed to PL/Python one chunk at a time (`streaming`)."""
-    discard_unreported_error()
-    types = tuple(map(result.ftype, range(result.nfields)))
-    fast = streaming and for_plpython and remote.codec == "utf-8"
-    return RowBuilder(list(types), _row_converter(types, remote.codec), fast=fast,
-                      check_columns=streaming and for_plpython, codec=remote.codec)
+Chunk = list  # of record literals (str)
 
 
-@functools.lru_cache(maxsize=256)
-def _row_converter(types: tuple[int, ...], codec: str) -> Callable[[list], Row]:
-    """The generated converter for a column list, made once per session."""
-    return make_row_converter(list(types), codec)
+def literal_chunks(remote: Remote, sql: str, where: str, *,
+                   params: Sequence[str | None] | None = None,
+                   on_command: Callable[[], None] | None = None,
+                   streaming: bool = True, keep_partial: bool = False) -> Iterator[Chunk]:
+    """Send `sql` and yield the rows of its last statement as record literals.
 
-
-# Types whose text form DateStyle and IntervalStyle change: date, time,
-# timestamp, timestamptz, interval, timetz and their arrays, records; and any
-# type this table cannot vouch for (user-defined, system rowtypes).
-_STYLED_TYPES = frozenset({1082, 1083, 1114, 1184, 1186, 1266, 1182, 1183, 1115, 1185, 1187, 1270,
-                           2249, 2287})
-_FIRST_UNVOUCHED_OID = 10000
-
-
-def _needs_styles(result: pq.PGresult) -> bool:
-    for col in range(result.nfields):
-        oid = result.ftype(col)
-        if oid in _STYLED_TYPES or oid >= _FIRST_UNVOUCHED_OID:
-            return True
-    return False
-
-
-def mimic_remote_styles(remote: Remote, result: pq.PGresult) -> Callable[[], None]:
-    """Read dates as the remote wrote them; returns what undoes that.
-
-    Uses SET LOCAL, so an error that aborts the transaction undoes it too.
-    Nothing to do (and no local query) when no column's text depends on them.
+    With `streaming`, rows are read as they arrive (memory stays flat);
+    otherwise each result arrives whole, as for C dblink's cursors. With
+    `keep_partial` (fail_on_error => false), every row that arrives before
+    an error is kept: rows come one by one even where libpq could send
+    chunks, whose unfinished last chunk an error discards. A
+    command's status is one row. `on_command`, if given, is called (and may
+    raise) instead when the last statement is a command. Every result is
+    read, so the connection is idle again afterwards, also after an error;
+    if the caller stops early (a local conversion error) the rest is read
+    before the connection's next use (Remote.unread).
     """
-    if not _needs_styles(result):
-        return _nothing
-    remote_values = [remote.parameter(name) for name in STYLE_SETTINGS]
-    local_values = backend.settings(*STYLE_SETTINGS)
-    changed = [
-        (name, local, theirs)
-        for name, local, theirs in zip(STYLE_SETTINGS, local_values, remote_values)
-        if theirs is not None and theirs != local
-    ]
-    for name, _local, theirs in changed:
-        backend.set_for_transaction(name, theirs)
-
-    def restore() -> None:
-        for name, local, _theirs in changed:
-            backend.set_for_transaction(name, local)
-
-    return restore
+    shape = sqltext.shape(sql)
+    wanted = 0 if params is not None else max(shape.count, 1) - 1
+    wrapped = streaming and shape.plain
+    text = sql
+    if wrapped:
+        start, end = shape.last
+        text = ROWS_PREFIX + sql[start:end] + ROWS_SUFFIX
+    chunk_rows = (1 if keep_partial else CHUNK_ROWS) if streaming else 0
+    remote.send_query(text, params=params, chunk_rows=chunk_rows)
+    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped), wanted, where,
+                     on_command)
+    if wrapped:
+        reader.end_of_user_text = len(ROWS_PREFIX) + shape.last[1] - shape.last[0]
+    return reader.chunks()
 
 
-def _nothing() -> None:
-    return None
+class _Reader:
+    """The results of one query, turned into chunks of literals."""
 
+    def __init__(self, remote: Remote, maker: LiteralMaker, wanted: int, where: str,
+                 on_command: Callable[[], None] | None) -> None:
+        self.remote = remote
+        self.maker = maker
+        self.wanted = wanted  # index of the statement whose rows are returned
+        self.where = where
+        self.on_command = on_command
+        self.statement = 0
+        self.styled = False
+        self.end_of_user_text: int | None = None  # wrapped: where our suffix begins
 
-def _quietly(action: Callable[[], None]) -> None:
-    """Run cleanup that must not hide the error being raised (the local
-    transaction may be failing already; SET LOCAL then undoes itself)."""
-    try:
-        action()
-    except Exception:  # noqa: BLE001 - cleanup only
-        pass
-
-
-def stream_chunks(remote: Remote, results: Iterator[pq.PGresult], last_only: int | None,
-                  where: str, on_command: Callable[[], None] | None = None,
-                  on_columns: Callable[[pq.PGresult], None] | None = None,
-                  for_plpython: bool = True) -> Iterator[Chunk]:
-    """Rows of the last statement's result, as they arrive, in chunks.
-
-    `last_only` is the number of statements whose results come before the
-    last one (those are discarded); None means the count is not known, and
-    each statement's rows are held until the next statement replaces them.
-    Every result is read, so the connection is idle again afterwards.
-    `on_command`, if given, is called (and may raise) when the wanted result
-    is a command status instead of rows; `on_columns` sees the first result
-    of the wanted statement (for its column names).
-    """
-    error: DblinkError | None = None
-    statement = 0
-    builder: RowBuilder | None = None
-    current: list[Row] = []  # count unknown: rows of the statement in progress
-    held: list[Row] = []  # count unknown: rows of the last complete statement
-    current_result: pq.PGresult | None = None  # the rows' result, for their types
-    held_result: pq.PGresult | None = None
-    restore: Callable[[], None] | None = None
-    try:
-        for result in results:
-            status = result.status
-            if error is not None:
-                continue  # drain what follows an error, report the first
-            if status in ERROR_STATUSES:
-                error = remote.remote_error(result, where)
-                continue
-            wanted = last_only is None or statement >= last_only
-            chunks: Iterable[Chunk] = ()
-            if status in COMMAND_STATUSES:
-                if wanted and on_command is not None:
-                    try:
-                        on_command()
-                    except DblinkError as exc:
-                        error = exc
-                        continue
-                if wanted:
-                    chunks = (Chunk([status_row(remote, result)], True),)
-            elif wanted:
-                if on_columns is not None:
-                    on_columns(result)
-                    on_columns = None
-                if result.ntuples:
-                    if builder is None:
-                        builder = _builder(remote, result, streaming=last_only is not None,
-                                           for_plpython=for_plpython)
-                        current_result = result
-                    if last_only is not None and restore is None:
-                        restore = mimic_remote_styles(remote, result)
-                    chunks = builder.chunks(result)
-            if last_only is None:
-                for chunk in chunks:
-                    current.extend(chunk)
-            else:
-                yield from chunks
-            if status in TERMINAL_STATUSES:
-                statement += 1
-                builder = None
-                if last_only is None:
-                    held, current = current, []
-                    held_result, current_result = current_result, None
+    def chunks(self) -> Iterator[Chunk]:
+        remote = self.remote
+        error: DblinkError | None = None
+        try:
+            for batch in remote.batches(CHUNK_ROWS):
+                if error is not None:
+                    if _status(batch[-1]) in COPY_STATUSES:
+                        remote.refuse_copy(_status(batch[-1]))
+                    continue  # read what follows an error; report the first
+                statuses = list(map(_status, batch))
+                if self.statement == self.wanted and statuses.count(SINGLE_TUPLE) == len(batch):
+                    yield self._rows(batch)  # the common case: a batch of rows
+                    continue
+                try:
+                    yield from self._mixed(batch, statuses)
+                except DblinkError as exc:
+                    error = exc
+        except GeneratorExit:
+            # PL/Python gave up on the rows (an error converting one): the
+            # rest is read before the connection is used again
+            remote.unread = remote.query_running
+            raise
         if error is not None:
             raise error
-        if held_result is not None:
-            restore = mimic_remote_styles(remote, held_result)
-        if held:
-            yield Chunk(held, False)
-    finally:
-        if restore is not None:
-            _quietly(restore)
+
+    def _rows(self, results: list[pq.PGresult]) -> Chunk:
+        self._apply_styles()
+        if not results[0].nfields:
+            raise RowTypeMismatch()
+        return self.maker.from_rows(results)
+
+    def result_rows(self, result: pq.PGresult) -> Iterator[Chunk]:
+        """Rows of one result holding many (a chunk, or a whole result)."""
+        count = result.ntuples
+        if not count:
+            return
+        self._apply_styles()
+        if not result.nfields:
+            raise RowTypeMismatch()
+        for start in range(0, count, CHUNK_ROWS):
+            yield self.maker.from_result(result, start, min(count, start + CHUNK_ROWS))
+
+    def _mixed(self, batch: list[pq.PGresult], statuses: list[ExecStatus]) -> Iterator[Chunk]:
+        """A batch with the end of a statement, a command, an error or COPY in it."""
+        index = 0
+        size = len(batch)
+        while index < size:
+            status = statuses[index]
+            wanted = self.statement == self.wanted
+            if status == SINGLE_TUPLE:
+                stop = index
+                while stop < size and statuses[stop] == SINGLE_TUPLE:
+                    stop += 1
+                if wanted:
+                    yield self._rows(batch[index:stop])
+                index = stop
+                continue
+            result = batch[index]
+            index += 1
+            if status in COPY_STATUSES:
+                self.remote.refuse_copy(status)
+            if status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY:
+                raise self._remote_error(result)
+            if wanted and (status == TUPLES_CHUNK or status == ExecStatus.TUPLES_OK):
+                yield from self.result_rows(result)
+            elif wanted and status == ExecStatus.COMMAND_OK:
+                if self.on_command is not None:
+                    self.on_command()
+                yield [status_literal(self.remote.decode(result.command_status or b""))]
+            if status in END_STATUSES:
+                self.statement += 1
+
+    def _apply_styles(self) -> None:
+        if not self.styled:
+            self.styled = True
+            styles.apply_remote(self.remote)
+
+    def _remote_error(self, result: pq.PGresult) -> RemoteError:
+        error = self.remote.remote_error(result, self.where)
+        if self.end_of_user_text is not None and error.sqlstate == "42601":
+            position = result.error_field(DiagnosticField.STATEMENT_POSITION)
+            if position is not None and int(position) > self.end_of_user_text:
+                # a query cut short: the parser reached the ")" after it
+                error.message = END_OF_INPUT
+        return error
 
 
-def run_rows(remote: Remote, sql: str, where: str,
-             on_command: Callable[[], None] | None = None,
-             params: Sequence[str | None] | None = None,
-             on_columns: Callable[[pq.PGresult], None] | None = None) -> Iterator[Row]:
-    """Send `sql` and yield the rows of its last statement."""
-    return rows_of(run_chunks(remote, sql, where, on_command, params, on_columns, for_plpython=False))
-
-
-def run_chunks(remote: Remote, sql: str, where: str,
-               on_command: Callable[[], None] | None = None,
-               params: Sequence[str | None] | None = None,
-               on_columns: Callable[[pq.PGresult], None] | None = None,
-               for_plpython: bool = True, hold: bool = False) -> Iterator[Chunk]:
-    """Send `sql` and yield the rows of its last statement, in chunks; with
-    `hold`, only once that statement completed without error.
-
-    If the caller stops early (a local error while converting a row), the
-    remote query is cancelled and its results discarded.
-    """
-    if hold:
-        last_only: int | None = None  # each statement's rows held until it is complete
-    elif params is not None:
-        last_only = 0  # the extended protocol takes one statement
-    else:
-        count = count_statements(sql)
-        last_only = count - 1 if count else None
-    remote.send_query(sql, params=params, chunk_rows=CHUNK_ROWS)
-    try:
-        yield from stream_chunks(remote, remote.results(), last_only, where, on_command, on_columns,
-                                 for_plpython)
-    finally:
-        if remote.query_running:
-            remote.abandon_query()
+def result_chunks(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Chunk]:
+    """The rows of one complete result (dblink_get_result), as literals."""
+    status = result.status
+    if status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY:
+        raise remote.remote_error(result, where)
+    if status == ExecStatus.COMMAND_OK:
+        yield [status_literal(remote.decode(result.command_status or b""))]
+        return
+    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, False), 0, where, None)
+    yield from reader.result_rows(result)
 
 
 def run_command(remote: Remote, sql: str, where: str,
@@ -221,32 +192,50 @@ def run_command(remote: Remote, sql: str, where: str,
     last: pq.PGresult | None = None
     error: RemoteError | None = None
     for result in remote.results():
-        if error is None and result.status in ERROR_STATUSES:
+        status = result.status
+        if error is None and (status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY):
             error = remote.remote_error(result, where)
         last = result
     if error is not None:
         raise error
-    if last is None or last.status in (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE,
-                                       ExecStatus.TUPLES_CHUNK):
+    if last is None or last.status in (ExecStatus.TUPLES_OK, SINGLE_TUPLE, TUPLES_CHUNK):
         raise StatementReturnedRows()
     return remote.decode(last.command_status or b"")
 
 
-def result_chunks(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Chunk]:
-    """The rows of one complete result (dblink_get_result), in chunks."""
-    status = result.status
-    if status in ERROR_STATUSES:
-        raise remote.remote_error(result, where)
-    if status in COMMAND_STATUSES:
-        yield Chunk([status_row(remote, result)], True)
-        return
-    if not result.ntuples:
-        return
-    restore = mimic_remote_styles(remote, result)
-    try:
-        yield from _builder(remote, result).chunks(result)
-    finally:
-        _quietly(restore)
+def run_rows(remote: Remote, sql: str, where: str, *,
+             params: Sequence[str | None] | None = None,
+             on_columns: Callable[[pq.PGresult], None] | None = None) -> list[tuple[str | None, ...]]:
+    """The rows of the last statement of `sql` as tuples of text (None for
+    NULL), for Python callers; `on_columns` sees that statement's result."""
+    wanted = 0 if params is not None else max(sqltext.count_statements(sql), 1) - 1
+    remote.send_query(sql, params=params)
+    statement = 0
+    found: list[tuple[str | None, ...]] = []
+    error: RemoteError | None = None
+    decode = remote.decode
+    for result in remote.results():
+        status = result.status
+        if error is not None:
+            continue
+        if status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY:
+            error = remote.remote_error(result, where)
+            continue
+        if statement == wanted:
+            if on_columns is not None:
+                on_columns(result)
+            if status == ExecStatus.COMMAND_OK:
+                found = [(decode(result.command_status or b""),)]
+            else:
+                columns = range(result.nfields)
+                found = [
+                    tuple(None if (v := result.get_value(row, col)) is None else decode(v) for col in columns)
+                    for row in range(result.ntuples)
+                ]
+        statement += 1
+    if error is not None:
+        raise error
+    return found
 
 
 def describe(remote: Remote, sql: str, where: str) -> list[tuple[str, int, int]]:

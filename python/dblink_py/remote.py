@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import select
 import time
+from functools import partial
+from itertools import islice, repeat, starmap, takewhile
+from operator import is_not, itemgetter, not_
 from typing import Callable, Iterator, NoReturn, Sequence
 
 from psycopg import OperationalError, pq
@@ -44,6 +47,15 @@ TERMINAL_STATUSES = frozenset(
 ERROR_STATUSES = frozenset({ExecStatus.FATAL_ERROR, ExecStatus.BAD_RESPONSE})
 COPY_STATUSES = frozenset({ExecStatus.COPY_OUT, ExecStatus.COPY_IN, ExecStatus.COPY_BOTH})
 
+# Rows arrive one result per row (single-row mode) with the libpq of
+# PostgreSQL 15 and 16, in chunks of many rows with libpq 17 and later.
+CHUNKED_ROWS_AVAILABLE = pq.version() >= 170000
+
+_is_busy = pq.PGconn.is_busy
+_second = itemgetter(1)
+_not_none = partial(is_not, None)
+_NO_ARGUMENTS = ()
+
 
 def libpq_message(raw: bytes | None, codec: str = "utf-8") -> str:
     """A libpq error message as text, without its trailing newline."""
@@ -70,10 +82,16 @@ def _connect_timeout(conninfo: str) -> float | None:
 class Remote:
     """A libpq connection whose every wait can be interrupted locally."""
 
-    def __init__(self, pgconn: pq.PGconn, codec: str, check_interrupts: Callable[[], None]):
+    def __init__(self, pgconn: pq.PGconn, codec: str, encoding: str,
+                 check_interrupts: Callable[[], None]):
         self.pgconn = pgconn
         self.codec = codec
+        self.encoding = encoding  # PostgreSQL's name of `codec`, the local database encoding
         self.check_interrupts = check_interrupts
+        # a query whose results were abandoned while rows streamed (a local
+        # conversion error): they are read to the end before the next use,
+        # so the remote query completes and its transaction stays usable
+        self.unread = False
         self.opened_at = time.time()
         # how forwarded remote notices name this connection
         self.notice_source = "unnamed dblink connection"
@@ -117,7 +135,7 @@ class Remote:
         except BaseException:
             pgconn.finish()
             raise
-        return cls(pgconn, codec, check_interrupts)
+        return cls(pgconn, codec, client_encoding, check_interrupts)
 
     def close(self) -> None:
         self.pgconn.finish()
@@ -162,7 +180,7 @@ class Remote:
 
     @property
     def query_running(self) -> bool:
-        return self.pgconn.transaction_status == pq.TransactionStatus.ACTIVE
+        return self.unread or self.pgconn.transaction_status == pq.TransactionStatus.ACTIVE
 
     @property
     def error_message(self) -> str:
@@ -180,7 +198,10 @@ class Remote:
     ) -> None:
         """Send SQL: as text (simple protocol, several statements allowed), or
         with `params` bound separately (extended protocol, one statement,
-        values as text, None for NULL); rows arrive in chunks if asked."""
+        values as text, None for NULL). With `chunk_rows`, rows stream as
+        they come: in chunks of that many where libpq can (1: one by one),
+        else one by one."""
+        self.settle()
         encode = self.codec
         try:
             if params is None:
@@ -191,8 +212,18 @@ class Remote:
         except OperationalError:
             self._send_failed()
         if chunk_rows:
-            self.pgconn.set_chunked_rows_mode(chunk_rows)
+            if CHUNKED_ROWS_AVAILABLE and chunk_rows > 1:
+                self.pgconn.set_chunked_rows_mode(chunk_rows)
+            else:
+                self.pgconn.set_single_row_mode()
         self._flush()
+
+    def settle(self) -> None:
+        """Read what is left of an abandoned query (see `unread`)."""
+        if self.unread:
+            self.unread = False
+            for _result in self.results():
+                pass
 
     def send_describe(self, sql: str) -> None:
         """Prepare `sql` unnamed and ask for its result description (nothing runs)."""
@@ -239,16 +270,17 @@ class Remote:
 
     def next_result(self) -> pq.PGresult | None:
         """The next result of the running query, None when it is complete."""
+        self.settle()
         pgconn = self.pgconn
         while pgconn.is_busy():
             self._wait(READ)
             self._consume()
         result = pgconn.get_result()
         if result is not None and result.status in COPY_STATUSES:
-            self._refuse_copy(result.status)
+            self.refuse_copy(result.status)
         return result
 
-    def _refuse_copy(self, status: ExecStatus) -> None:
+    def refuse_copy(self, status: ExecStatus) -> NoReturn:
         """End a COPY the remote started (libpq would hand out COPY results
         forever), read what is left of the query, and refuse it."""
         pgconn = self.pgconn
@@ -275,8 +307,33 @@ class Remote:
         no generator frame to resume per result)."""
         return iter(self.next_result, None)
 
+    def batches(self, size: int) -> Iterator[list[pq.PGresult]]:
+        """The results of the running query in lists of up to `size`, as they
+        arrive: every result that libpq holds complete is taken in one
+        C-level loop (PQisBusy before each PQgetResult, so nothing blocks),
+        then the wait for more is interruptible.
+
+        A batch stops short when libpq needs more input (it is busy) or at
+        the end of the query (the final NULL, which is not included). A COPY
+        result repeats until the COPY is ended: see `refuse_copy`.
+        """
+        pgconn = self.pgconn
+        take = pgconn.get_result
+        while True:
+            ready = zip(takewhile(not_, map(_is_busy, repeat(pgconn))), starmap(take, repeat(_NO_ARGUMENTS)))
+            batch = list(islice(takewhile(_not_none, map(_second, ready)), size))
+            if batch:
+                yield batch
+                if len(batch) == size:
+                    continue
+            if not pgconn.is_busy():
+                return  # the batch ended at the final NULL
+            self._wait(READ)
+            self._consume()
+
     def is_busy(self) -> bool:
         """Whether a result is still on its way (reads what has arrived)."""
+        self.settle()
         self._consume()
         return bool(self.pgconn.is_busy())
 

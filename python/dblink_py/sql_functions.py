@@ -15,7 +15,7 @@ from . import (
     queries,
 )
 from .backend import sql_function, sql_rows_function, sql_set_function
-from .fastrows import Chunk
+from .queries import Chunk
 from .errors import RemoteError
 from .registry import session
 
@@ -57,10 +57,10 @@ def dblink_disconnect(name: str | None) -> str:
 def dblink(target: str | None, sql: str, fail_on_error: bool = True,
            params: list[str | None] | None = None) -> Iterator[Chunk]:
     with links.target(target) as (remote, name), _remote_errors(fail_on_error):
-        # fail_on_error => false: rows only if no remote error came, as
-        # dblink; so they are held until the result is complete
-        yield from queries.run_chunks(remote, sql, f"while executing query on {name}",
-                                      params=params, hold=not fail_on_error)
+        # fail_on_error => false: the rows that came before a remote error
+        # are returned, as in dblink
+        yield from queries.literal_chunks(remote, sql, f"while executing query on {name}", params=params,
+                                          keep_partial=not fail_on_error)
 
 
 @sql_function
@@ -87,7 +87,7 @@ def dblink_open(name: str | None, cursor: str, sql: str, fail_on_error: bool = T
 def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool = True) -> Iterator[Chunk]:
     link = links.get(name)
     with _remote_errors(fail_on_error):
-        yield from cursors.fetch(link, cursor, count, hold=not fail_on_error)
+        yield from cursors.fetch(link, cursor, count)
 
 
 @sql_function
