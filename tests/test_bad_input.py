@@ -139,3 +139,28 @@ def test_remote_character_the_local_encoding_lacks_is_a_clear_error(latin1_local
     with pytest.raises(psycopg.Error) as info:
         rows(latin1_local, "SELECT * FROM dblink(%s, 'SELECT ''✓''') AS t(a text)", [remote_dsn])
     assert info.value.sqlstate == "22P05"
+
+
+# Inputs that made PostgreSQL 15's PL/Python crash the backend when dblink_py
+# handed booleans to its truth-value conversion: each is now the declared
+# type's own error, and the server's other sessions live on.
+CRASHERS = [
+    ("VALUES ('t','x'), ('xyz','{{1,2}}')", "a bool, b text", True),
+    ("VALUES ('t','1'), ('xyz','{{1,2}}')", "a bool, b json", True),
+    ("VALUES ('t','1'), ('xyz','2')", "a bool, b int", True),
+    ("VALUES ('{t}','x'), ('{t,xyz}','y')", "a bool[], b text", True),
+    ("VALUES ('t','x'), ('xyz','{{1,2}}')", "a bool, b text", False),
+    ("SELECT CASE WHEN g = 65 THEN 'xyz' ELSE 't' END, '{{1,2}}' FROM generate_series(1, 100) g", "a bool, b text", True),
+]
+
+
+@pytest.mark.parametrize(("sql", "columns", "fail_on_error"), CRASHERS)
+def test_values_that_crashed_the_backend_are_the_input_functions_error(db, local_connect, remote_dsn, sql, columns,
+                                                                      fail_on_error):
+    bystander = local_connect()
+    with pytest.raises(psycopg.Error) as info:
+        rows(db, f"SELECT * FROM dblink(%s, %s, %s) AS t({columns})", [remote_dsn, sql, fail_on_error])
+    assert info.value.sqlstate == "22P02"
+    assert info.value.diag.message_primary == 'invalid input syntax for type boolean: "xyz"'
+    assert scalar(bystander, "SELECT 1") == 1
+    assert scalar(db, "SELECT 1") == 1

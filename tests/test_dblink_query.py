@@ -251,3 +251,19 @@ def test_a_large_result_keeps_every_value(db, remote_dsn):
         [remote_dsn],
     )
     assert result == [(20000, 200010000, 10000, 40000, 6666)]
+
+
+def test_local_conversion_error_mid_result_leaves_the_remote_transaction_usable(db, remote_dsn, remote_admin):
+    remote_admin.execute("DROP TABLE IF EXISTS kept_after_error")
+    remote_admin.execute("CREATE TABLE kept_after_error (a int)")
+    scalar(db, "SELECT dblink_connect('tx', %s)", [remote_dsn])
+    scalar(db, "SELECT dblink_exec('tx', 'BEGIN')")
+    scalar(db, "SELECT dblink_exec('tx', 'INSERT INTO kept_after_error VALUES (1)')")
+    sql = "SELECT CASE WHEN g = 30000 THEN 'x' ELSE g::text END FROM generate_series(1, 60000) g"
+    with pytest.raises(psycopg.Error) as info:
+        rows(db, "SELECT count(*) FROM dblink('tx', %s) AS t(a int)", [sql])
+    assert info.value.sqlstate == "22P02"
+    # as in C dblink, the remote query ran to its end: the transaction goes on
+    assert rows(db, "SELECT * FROM dblink('tx', 'SELECT count(*) FROM kept_after_error') AS t(n bigint)") == [(1,)]
+    assert scalar(db, "SELECT dblink_exec('tx', 'COMMIT')") == "COMMIT"
+    assert scalar(remote_admin, "SELECT count(*) FROM kept_after_error") == 1

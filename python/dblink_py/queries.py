@@ -66,7 +66,7 @@ def literal_chunks(remote: Remote, sql: str, where: str, *,
     chunk_rows = (1 if keep_partial else CHUNK_ROWS) if streaming else 0
     remote.send_query(text, params=params, chunk_rows=chunk_rows)
     reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped), wanted, where,
-                     on_command)
+                     on_command, styles.remote_values(remote))
     if wrapped:
         reader.end_of_user_text = len(ROWS_PREFIX) + shape.last[1] - shape.last[0]
     return reader.chunks()
@@ -76,8 +76,9 @@ class _Reader:
     """The results of one query, turned into chunks of literals."""
 
     def __init__(self, remote: Remote, maker: LiteralMaker, wanted: int, where: str,
-                 on_command: Callable[[], None] | None) -> None:
+                 on_command: Callable[[], None] | None, remote_styles: list[str | None]) -> None:
         self.remote = remote
+        self.remote_styles = remote_styles
         self.maker = maker
         self.wanted = wanted  # index of the statement whose rows are returned
         self.where = where
@@ -161,7 +162,7 @@ class _Reader:
     def _apply_styles(self) -> None:
         if not self.styled:
             self.styled = True
-            styles.apply_remote(self.remote)
+            styles.apply_remote(self.remote_styles)
 
     def _remote_error(self, result: pq.PGresult) -> RemoteError:
         error = self.remote.remote_error(result, self.where)
@@ -181,7 +182,8 @@ def result_chunks(remote: Remote, result: pq.PGresult, where: str) -> Iterator[C
     if status == ExecStatus.COMMAND_OK:
         yield [status_literal(remote.decode(result.command_status or b""))]
         return
-    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, False), 0, where, None)
+    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, False), 0, where, None,
+                     styles.remote_values(remote))
     yield from reader.result_rows(result)
 
 

@@ -40,9 +40,20 @@ def discard_pending() -> None:
     _pending.clear()
 
 
-def apply_remote(remote: "Remote") -> None:
-    """Read dates as the remote session wrote them until `restore_pending()`."""
-    remote_values = [remote.parameter(name) for name in SETTINGS]
+def remote_values(remote: "Remote") -> list[str | None]:
+    """The remote session's values as libpq last heard of them."""
+    return [remote.parameter(name) for name in SETTINGS]
+
+
+def apply_remote(remote_values: list[str | None]) -> None:
+    """Read dates as the remote session wrote them until `restore_pending()`.
+
+    `remote_values` are as libpq knew them when the query was sent: a
+    PostgreSQL 14+ server reports a changed setting only once the whole
+    query string is done, so C dblink, which looks at its first row, sees
+    those; dblink_py, which may have read further by then, takes them at
+    the same point.
+    """
     local_values = backend.settings(*SETTINGS)
     changed = [
         (name, local, theirs)
