@@ -19,8 +19,12 @@ Scenarios (full run; --quick divides the sizes by 10):
           AS t(id int, t text, arr text[]) on an open named connection, for
           1,000,000 and 5,000,000 rows; the backend's peak RSS (VmHWM) of the
           same runs is the memory scenario.
-  floor   the same rows (int, text of 32 characters, text[] of 3 elements,
-          ready-made Python ints, strs and lists) yielded by a bare PL/Python
+  mixed   1,000,000 rows of nine everyday columns (int, bool, bytea,
+          timestamptz, numeric, int[][], text, jsonb, text[]).
+  arrays  1,000,000 rows of a 2-D int[] with a NULL and a text[] whose
+          elements need quotes and backslashes.
+  floor   the same rows as bulk, as ready-made record literals (one str per
+          row, what PL/Python converts fastest) yielded by a bare PL/Python
           set-returning function without network: what no PL/Python
           implementation can beat.
           For point, the floor is a bare PL/Python set-returning function
@@ -80,21 +84,40 @@ ROW_SQL = (
     " FROM generate_series(1, {n}) g"
 )
 FLOOR_POOL = 10_000  # distinct ready-made rows the floor function cycles through
+# The rows as ready-made record literals (one str per row, which PL/Python
+# hands to record_in): the cheapest way PL/Python returns a row.
 FLOOR_FUNCTION = f"""
 CREATE FUNCTION bench_floor(n int) RETURNS SETOF record LANGUAGE plpython3u AS $$
+import itertools
 pool = GD.get("bench_floor_pool")
 if pool is None:
     import hashlib
     pool = GD["bench_floor_pool"] = [
-        (g, hashlib.md5(str(g).encode()).hexdigest(), [str(g), str(g * 7), "x%d" % (g % 100)])
+        '(%d,%s,"{{%d,%d,x%d}}")' % (g, hashlib.md5(str(g).encode()).hexdigest(), g, g * 7, g % 100)
         for g in range(1, {FLOOR_POOL} + 1)
     ]
 full, rest = divmod(n, len(pool))
-for _ in range(full):
-    yield from pool
-yield from pool[:rest]
+return itertools.chain(itertools.chain.from_iterable(itertools.repeat(pool, full)), pool[:rest])
 $$
 """
+
+# Wider rows: everyday types, and arrays that need quoting and nesting.
+MIXED_COLUMNS = ("t(id int, b bool, by bytea, ts timestamptz, num numeric, ia int[], t text, j jsonb,"
+                 " ta text[])")
+MIXED_SQL = (
+    "SELECT g AS id, g % 2 = 0 AS b, decode(md5(g::text), 'hex') AS by,"
+    " timestamptz '2020-01-01 00:00+00' + g * interval '1 minute' AS ts, (g / 7.0)::numeric(12,4) AS num,"
+    " ARRAY[[g, g + 1], [g + 2, g + 3]] AS ia, md5(g::text) AS t,"
+    " jsonb_build_object('k', g, 'v', md5(g::text)) AS j, ARRAY['x y' || g, 'q\"' || g, 'p\\' || g] AS ta"
+    " FROM generate_series(1, {n}) g"
+)
+ARRAYS_COLUMNS = "t(ia int[], ta text[])"
+ARRAYS_SQL = (
+    "SELECT ARRAY[[g, -g, 0], [g * 2, g * 3, NULL]] AS ia,"
+    " ARRAY['a b', 'say \"' || g || '\"', 'c,d', 'back\\slash', NULL, chr(123) || g || chr(125)] AS ta"
+    " FROM generate_series(1, {n}) g"
+)
+WIDE = {"mixed": (MIXED_SQL, MIXED_COLUMNS), "arrays": (ARRAYS_SQL, ARRAYS_COLUMNS)}
 
 # The point floor: one remote round trip per call through psycopg's libpq
 # wrapper, blocking, on a connection kept in GD, values returned as they
@@ -115,7 +138,7 @@ $$
 """
 
 # Targets of the issue: dblink_py time / C dblink time, same run.
-TARGETS = {"bulk": 2.3, "point": 1.5, "adhoc": 1.3, "cursor": 2.0}
+TARGETS = {"bulk": 2.3, "mixed": 1.8, "arrays": 1.8, "point": 1.5, "adhoc": 1.3, "cursor": 1.8}
 FLOOR_TARGET = 1.25  # bulk dblink_py time / floor time
 MEMORY_GROWTH_TARGET_MB = 64  # dblink_py peak RSS, larger bulk size minus smaller
 
@@ -123,6 +146,7 @@ MEMORY_GROWTH_TARGET_MB = 64  # dblink_py peak RSS, larger bulk size minus small
 @dataclass(frozen=True)
 class Sizes:
     bulk: tuple[int, int]
+    wide: int  # rows of the mixed and arrays scenarios
     point: int
     adhoc: int
     cursor: int
@@ -132,10 +156,11 @@ class Sizes:
         return sorted({*self.bulk, self.cursor})
 
 
-FULL = Sizes(bulk=(1_000_000, 5_000_000), point=10_000, adhoc=1_000, cursor=1_000_000, batch=10_000)
-QUICK = Sizes(bulk=(100_000, 500_000), point=1_000, adhoc=100, cursor=100_000, batch=10_000)
+FULL = Sizes(bulk=(1_000_000, 5_000_000), wide=1_000_000, point=10_000, adhoc=1_000, cursor=1_000_000,
+             batch=10_000)
+QUICK = Sizes(bulk=(100_000, 500_000), wide=100_000, point=1_000, adhoc=100, cursor=100_000, batch=10_000)
 
-SCENARIOS = ("bulk", "point", "adhoc", "cursor")
+SCENARIOS = ("bulk", "mixed", "arrays", "point", "adhoc", "cursor")
 
 
 def log(text: str) -> None:
@@ -203,6 +228,12 @@ class Bench:
                 conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table_name(n))))
                 conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table_name(n))))
                 log(f"        done in {time.monotonic() - started:.1f} s")
+            for kind, (query, _columns) in WIDE.items():
+                name = f"bench_{kind}_{self.sizes.wide}"
+                log(f"remote: generating {name}")
+                conn.execute(sql.SQL("CREATE TABLE {} AS " + query.format(n=self.sizes.wide)).format(
+                    sql.Identifier(name)))
+                conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(name)))
         with self.local.admin() as conn:
             for db in sorted(set(DATABASES.values())):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
@@ -268,6 +299,11 @@ class Bench:
 
     def bulk(self, variant: str, n: int) -> Sample:
         statement = self.bulk_sql(variant, n)
+        return self.timed(variant, lambda conn: scalar(conn, statement), n)
+
+    def wide(self, variant: str, kind: str) -> Sample:
+        n = self.sizes.wide
+        statement = f"SELECT count(*) FROM dblink('c', 'SELECT * FROM bench_{kind}_{n}') AS {WIDE[kind][1]}"
         return self.timed(variant, lambda conn: scalar(conn, statement), n)
 
     def point_sql(self, variant: str) -> sql.Composable:
@@ -376,6 +412,9 @@ def run_scenarios(bench: Bench, wanted: list[str], reps: int) -> list[Result]:
     if "bulk" in wanted:
         for n in sizes.bulk:
             plan.append((Result("bulk", n), [C, PY, FLOOR], lambda v, n=n: bench.bulk(v, n)))
+    for kind in WIDE:
+        if kind in wanted:
+            plan.append((Result(kind, sizes.wide), [C, PY], lambda v, kind=kind: bench.wide(v, kind)))
     if "point" in wanted:
         plan.append((Result("point", sizes.point), [C, PY, FLOOR], bench.point))
     if "adhoc" in wanted:
