@@ -993,3 +993,101 @@ def test_target_values_are_quoted_like_quote_literal(env, value, column):
     condition = f"{quoted_column} IS NULL" if value is None else f"{quoted_column} = {literal}"
     env.expect("SELECT dblink_build_sql_delete(%s, '1', 1, %s::text[])",
                one(f"DELETE FROM q WHERE {condition}"), [table, [value]])
+
+
+# -- code of another role -----------------------------------------------------
+
+
+@pytest.fixture
+def mallory(env: Env, make_local_role: Any) -> psycopg.Connection:
+    """A non-superuser who owns schema evil, connected to dblink_py's database."""
+    name = make_local_role("builders_mallory")
+    env.py.execute("DROP SCHEMA IF EXISTS evil CASCADE")
+    env.schemas.add("evil")
+    env.py.execute(f"CREATE SCHEMA evil AUTHORIZATION {name}")
+    conn = env.connect(user=name)
+    conn.execute("CREATE FUNCTION evil.whoami() RETURNS boolean LANGUAGE plpgsql AS"
+                 " $f$BEGIN RAISE NOTICE 'running as %', current_user; RETURN true; END$f$")
+    return conn
+
+
+def _evil_notices(conn: Any) -> list[str]:
+    return [n.message_primary for n in conn.notices if (n.message_primary or "").startswith("running as")]
+
+
+def test_an_operator_of_the_table_owners_type_is_not_run(env, mallory):
+    mallory.execute("CREATE TYPE evil.e AS ENUM ('a', 'b')")
+    mallory.execute("CREATE FUNCTION evil.e_eq(evil.e, evil.e) RETURNS boolean LANGUAGE plpgsql AS"
+                    " $f$BEGIN PERFORM evil.whoami(); RETURN $1::text = $2::text; END$f$")
+    mallory.execute("CREATE OPERATOR evil.= (LEFTARG = evil.e, RIGHTARG = evil.e, FUNCTION = evil.e_eq)")
+    mallory.execute("CREATE TABLE evil.tab (k evil.e PRIMARY KEY, v text)")
+    mallory.execute("INSERT INTO evil.tab VALUES ('a', 'x')")
+    mallory.execute("GRANT USAGE ON SCHEMA evil TO PUBLIC")
+    mallory.execute("GRANT SELECT ON evil.tab TO PUBLIC")
+    for search_path in ("bt, public", "evil, bt, public"):
+        env.py.execute(f"SET search_path = {search_path}")
+        assert outcome(env.py, "SELECT dblink_build_sql_insert('evil.tab', '1', 1, ARRAY['a'], ARRAY['b'])") == \
+            one("INSERT INTO evil.tab(k,v) VALUES('b','x')") if search_path.startswith("bt") else \
+            one("INSERT INTO tab(k,v) VALUES('b','x')")
+        assert outcome(env.py, "SELECT dblink_build_sql_update('evil.tab', '1', 1, ARRAY['a'], ARRAY['b'])") != []
+    assert _evil_notices(env.py) == []
+
+
+def test_a_cast_of_the_table_owner_is_not_run(env, mallory):
+    mallory.execute("CREATE TYPE evil.e AS ENUM ('a', 'b')")
+    mallory.execute("CREATE FUNCTION evil.to_e(text) RETURNS evil.e LANGUAGE plpgsql AS"
+                    " $f$BEGIN PERFORM evil.whoami(); RETURN $1::cstring::evil.e; END$f$")
+    mallory.execute("CREATE CAST (text AS evil.e) WITH FUNCTION evil.to_e(text) AS IMPLICIT")
+    mallory.execute("CREATE FUNCTION evil.e_text(evil.e) RETURNS text LANGUAGE plpgsql AS"
+                    " $f$BEGIN PERFORM evil.whoami(); RETURN 'a'; END$f$")
+    mallory.execute("CREATE CAST (evil.e AS text) WITH FUNCTION evil.e_text(evil.e) AS IMPLICIT")
+    mallory.execute("CREATE TABLE evil.tab (k evil.e PRIMARY KEY, v text)")
+    mallory.execute("INSERT INTO evil.tab VALUES ('a', 'x')")
+    mallory.execute("GRANT USAGE ON SCHEMA evil TO PUBLIC")
+    mallory.execute("GRANT SELECT ON evil.tab TO PUBLIC")
+    assert outcome(env.py, "SELECT dblink_build_sql_insert('evil.tab', '1', 1, ARRAY['a'], ARRAY['b'])") == \
+        one("INSERT INTO evil.tab(k,v) VALUES('b','x')")
+    assert _evil_notices(env.py) == []
+
+
+def test_a_domain_check_of_another_role_inside_a_key_type_is_not_run(env, mallory):
+    mallory.execute("CREATE DOMAIN evil.d AS int CHECK (evil.whoami())")
+    mallory.execute("CREATE TYPE evil.c AS (x evil.d, y int)")
+    mallory.execute("CREATE TABLE evil.tab (k evil.c, v text)")
+    mallory.execute("INSERT INTO evil.tab VALUES (ROW(1, 2), 'x')")
+    mallory.execute("GRANT USAGE ON SCHEMA evil TO PUBLIC")
+    mallory.execute("GRANT SELECT ON evil.tab TO PUBLIC")
+    mallory.notices.clear()
+    assert outcome(env.py, "SELECT dblink_build_sql_insert('evil.tab', '1', 1, ARRAY['(1,2)'], ARRAY['(3,4)'])") == \
+        one("INSERT INTO evil.tab(k,v) VALUES('(3,4)','x')")
+    assert _evil_notices(env.py) == []
+
+
+@pytest.mark.parametrize("setup", [
+    "CREATE VIEW evil.tab AS SELECT k, v FROM evil.base WHERE evil.whoami()",
+    "ALTER TABLE evil.base RENAME TO tab; ALTER TABLE evil.tab ENABLE ROW LEVEL SECURITY;"
+    " CREATE POLICY p ON evil.tab USING (evil.whoami())",
+])
+def test_a_view_or_policy_of_another_role_is_not_read(env, mallory, make_local_role, setup):
+    mallory.execute("CREATE TABLE evil.base (k int PRIMARY KEY, v text)")
+    mallory.execute("INSERT INTO evil.base VALUES (1, 'x')")
+    for statement in setup.split("; "):
+        mallory.execute(statement)
+    mallory.execute("GRANT USAGE ON SCHEMA evil TO PUBLIC")
+    mallory.execute("GRANT SELECT ON ALL TABLES IN SCHEMA evil TO PUBLIC")
+    victim = env.connect(user=make_local_role("builders_victim"))
+    refused = [victim] if "POLICY" in setup else [env.py, victim]  # superusers bypass policies
+    for conn in refused:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("SELECT dblink_build_sql_insert('evil.tab', '1', 1, ARRAY['1'], ARRAY['2'])")
+        assert info.value.sqlstate == "42501"
+        assert error_text(info.value) == "dblink_py does not run another role's code to read a source row"
+        assert "neither a superuser nor the current user" in (info.value.diag.message_detail or "")
+        assert _evil_notices(conn) == []
+    if "POLICY" in setup:
+        assert outcome(env.py, "SELECT dblink_build_sql_insert('evil.tab', '1', 1, ARRAY['1'], ARRAY['2'])") == \
+            one("INSERT INTO evil.tab(k,v) VALUES('2','x')")
+        assert _evil_notices(env.py) == []
+    # deleting builds no lookup: it needs no row
+    assert outcome(victim, "SELECT dblink_build_sql_delete('evil.tab', '1', 1, ARRAY['2'])") == \
+        one("DELETE FROM evil.tab WHERE k = '2'")

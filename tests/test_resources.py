@@ -88,3 +88,57 @@ def test_sixteen_concurrent_sessions_finish_without_errors(local_server, remote_
     assert failed is None or int(failed.group(1)) == 0
     print(result.stdout)
     assert remote_pids(remote_admin, "load", wait=True) == []
+
+
+def peak_after(db, statement: str, params=None) -> tuple[int, int]:
+    """(VmHWM before, VmHWM after) of the backend around one statement, in kB."""
+    def hwm() -> int:
+        status = Path(f"/proc/{db.info.backend_pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+    before = hwm()
+    db.execute(statement, params)
+    return before, hwm()
+
+
+@pytest.mark.parametrize("fail_on_error", [True, False])
+def test_a_large_result_keeps_memory_flat_with_and_without_fail_on_error(db, remote_dsn, fail_on_error):
+    db.execute("SELECT dblink_connect('big', %s)", [remote_dsn])
+    rows_sql = "SELECT g, md5(g::text), ARRAY[g::text, 'x', 'y'] FROM generate_series(1, {n}) g"
+    statement = "SELECT count(*) FROM dblink('big', %s, %s) AS t(a int, b text, c text[])"
+    db.execute(statement, [rows_sql.format(n=20_000), fail_on_error])  # warm up
+    before, after = peak_after(db, statement, [rows_sql.format(n=300_000), fail_on_error])
+    print(f"\nfail_on_error={fail_on_error}: peak RSS {before} -> {after} kB")
+    assert after - before < 30 * 1024
+
+
+def test_builder_calls_with_many_key_lists_keep_no_plans(db):
+    columns = ", ".join(f"c{i} int" for i in range(100))
+    db.execute(f"CREATE TEMP TABLE wide (k int, {columns})")
+    db.execute("INSERT INTO wide SELECT 1" + ", 1" * 100)
+    call = "SELECT dblink_build_sql_insert('wide', %s::int2vector, %s, %s::text[], %s::text[])"
+
+    def calls(start: int, stop: int) -> None:
+        for n in range(start, stop):
+            keys = [1] + [2 + (n + j) % 100 for j in range(n % 7 + 1)]
+            db.execute(call, [" ".join(map(str, keys)), len(keys), ["1"] * len(keys), ["2"] * len(keys)])
+
+    calls(0, 100)  # warm up
+    rss_before, _ = backend_usage(db.info.backend_pid)
+    calls(100, 1100)
+    rss_after, _ = backend_usage(db.info.backend_pid)
+    print(f"\n1,000 builder calls: RSS {rss_before} -> {rss_after} kB")
+    assert rss_after - rss_before < 20 * 1024
+
+
+def test_huge_query_texts_are_not_kept(db, remote_dsn):
+    db.execute("SELECT dblink_connect('texts', %s)", [remote_dsn])
+    query = "SELECT * FROM dblink('texts', %s) AS t(n int)"
+    db.execute(query, ["SELECT 1; SELECT length('" + "x" * 1000 + "')"])  # warm up
+    rss_before, _ = backend_usage(db.info.backend_pid)
+    for i in range(15):
+        db.execute(query, [f"SELECT {i}; SELECT length('" + "y" * (20 << 20) + "')"])
+    rss_after, _ = backend_usage(db.info.backend_pid)
+    print(f"\n15 queries of 20 MB: RSS {rss_before} -> {rss_after} kB")
+    # what stays is libpq's buffers and the allocators' (C dblink keeps about
+    # 97 MB here too), not the 300 MB of texts a cache of them would hold
+    assert rss_after - rss_before < 120 * 1024

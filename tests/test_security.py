@@ -438,3 +438,137 @@ def test_a_hostile_parameter_type_cannot_run_as_a_later_caller(db, alice, remote
     finally:
         db.execute("DROP TABLE public.hostile_calls")
         db.execute("DROP SCHEMA alice_s CASCADE")
+
+
+# -- connection options a non-superuser may not use ---------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    from tlsserver import TlsServer
+
+    server = TlsServer(tmp_path)
+    yield server
+    server.close()
+
+
+def test_a_non_superuser_cannot_make_the_server_write_a_key_log(alice, tls_server, tmp_path):
+    keylog = tmp_path / "keylog"
+    tmp_path.chmod(0o777)
+    conninfo = (f"host=127.0.0.1 port={tls_server.port} sslmode=require dbname=x user=y password=z"
+                f" sslkeylogfile={keylog}")
+    for statement in ("SELECT * FROM dblink(%s, 'SELECT 1') AS t(a int)", "SELECT dblink_connect(%s)",
+                      "SELECT dblink_exec(%s, 'SELECT 1')"):
+        with pytest.raises(psycopg.Error) as info:
+            rows(alice, statement, [conninfo])
+        assert info.value.sqlstate == "42501"
+        assert error_text(info.value) == 'connection option "sslkeylogfile" is not allowed for non-superusers'
+    assert not keylog.exists()
+    assert tls_server.handshakes == 0  # refused before connecting
+
+
+@pytest.mark.parametrize("option", ["sslkey=/etc/ssl/private/x.key", "sslkey=engine:pkcs11:key", "sslcert=/tmp/c.crt",
+                                    "passfile=/tmp/pgpass", "service=prod", "krbsrvname=postgres",
+                                    "gssdelegation=1", "sslpassword_unknown=1"])
+def test_options_that_reach_the_servers_files_or_credentials_are_refused(alice, remote_dsn_for, remote_user,
+                                                                         option):
+    conninfo = remote_dsn_for(remote_user, SECRET) + " " + option
+    with pytest.raises(psycopg.Error) as info:
+        scalar(alice, "SELECT dblink_connect(%s)", [conninfo])
+    # an option the libpq in use does not know at all makes the string unreadable:
+    # then no password can be found in it, as for C dblink
+    assert info.value.sqlstate in ("42501", "2F003")
+    if info.value.sqlstate == "42501":
+        assert info.value.diag.message_hint.startswith("A superuser can provide it through a foreign server")
+
+
+def test_options_a_non_superuser_needs_keep_working(alice, remote_dsn_for, remote_user):
+    conninfo = (remote_dsn_for(remote_user, SECRET) + " sslmode=prefer connect_timeout=5 application_name=mine"
+                " options='-c search_path=public' keepalives=1 keepalives_idle=30 target_session_attrs=any"
+                " sslrootcert=/nonexistent/root.crt gssencmode=disable")
+    assert rows(alice, "SELECT * FROM dblink(%s, 'SELECT current_setting(''application_name'')') AS t(a text)",
+                [conninfo]) == [("mine",)]
+
+
+def test_a_uri_is_held_to_the_same_options(alice, remote_server, remote_user):
+    uri = (f"postgresql://{remote_user}:{SECRET}@127.0.0.1:{remote_server.port}/{remote_server.dbname}"
+           "?passfile=/tmp/pgpass")
+    with pytest.raises(psycopg.Error) as info:
+        scalar(alice, "SELECT dblink_connect(%s)", [uri])
+    assert info.value.sqlstate == "42501"
+
+
+def test_superusers_keep_every_option(db, remote_dsn):
+    assert rows(db, "SELECT * FROM dblink(%s, 'SELECT 1') AS t(a int)",
+                [remote_dsn + " passfile=/nonexistent/pgpass sslcert=/nonexistent/c.crt"]) == [(1,)]
+
+
+def test_a_superusers_foreign_server_may_set_any_option(db, alice, fdtest, remote_user):
+    db.execute("ALTER SERVER fdtest OPTIONS (ADD sslcert '/nonexistent/c.crt')")
+    db.execute(f"CREATE USER MAPPING FOR alice SERVER fdtest OPTIONS (user '{remote_user}', password '{SECRET}')")
+    db.execute("GRANT USAGE ON FOREIGN SERVER fdtest TO alice")
+    assert rows(alice, "SELECT * FROM dblink('fdtest', 'SELECT 1') AS t(a int)") == [(1,)]
+
+
+def test_a_non_superusers_foreign_server_is_held_to_the_same_options(db, alice, make_local_role, remote_server,
+                                                                     remote_user):
+    db.execute("GRANT USAGE ON FOREIGN DATA WRAPPER dblink_fdw TO alice")
+    alice.execute("CREATE SERVER alices FOREIGN DATA WRAPPER dblink_fdw"
+                  f" OPTIONS (host '127.0.0.1', port '{remote_server.port}', dbname '{remote_server.dbname}',"
+                  " passfile '/tmp/pgpass')")
+    alice.execute(f"CREATE USER MAPPING FOR alice SERVER alices OPTIONS (user '{remote_user}', password '{SECRET}')")
+    try:
+        with pytest.raises(psycopg.Error) as info:
+            rows(alice, "SELECT * FROM dblink('alices', 'SELECT 1') AS t(a int)")
+        assert info.value.sqlstate == "42501"
+        assert error_text(info.value) == 'connection option "passfile" is not allowed for non-superusers'
+    finally:
+        alice.execute("DROP SERVER alices CASCADE")
+        db.execute("REVOKE USAGE ON FOREIGN DATA WRAPPER dblink_fdw FROM alice")
+
+
+# -- remote text is never passed on as SQL ---------------------------------------------
+
+
+@pytest.fixture
+def hostile_remote(remote_server, remote_admin):
+    """A remote database whose format_type answers with SQL instead of a type name."""
+    remote_admin.execute("DROP DATABASE IF EXISTS hostile_types")
+    remote_admin.execute("CREATE DATABASE hostile_types")
+    with psycopg.connect(remote_server.dsn("hostile_types"), autocommit=True) as conn:
+        conn.execute("SET allow_system_table_mods = on")
+        conn.execute("CREATE OR REPLACE FUNCTION pg_catalog.format_type(oid, integer) RETURNS text LANGUAGE sql"
+                     " AS $$ SELECT 'integer) CROSS JOIN LATERAL (SELECT 1) x --'::text $$")
+    yield remote_server.dsn("hostile_types")
+    remote_admin.execute("DROP DATABASE hostile_types WITH (FORCE)")
+
+
+def test_column_definitions_refuse_a_type_name_that_is_not_one(db, hostile_remote):
+    with pytest.raises(psycopg.Error) as info:
+        scalar(db, "SELECT dblink_column_definitions(%s, 'SELECT 1 AS a')", [hostile_remote])
+    assert info.value.sqlstate == "42704"
+    assert error_text(info.value) == ('the type of remote column "a" is not a type name:'
+                                      ' "integer) CROSS JOIN LATERAL (SELECT 1) x --"')
+
+
+def test_column_definitions_are_written_by_the_local_server(db, remote_dsn):
+    definitions = scalar(db, "SELECT dblink_column_definitions(%s, %s)",
+                         [remote_dsn, "SELECT 1 AS a, 'x'::varchar(3) AS \"B c\", ARRAY[1.5]::numeric(5,2)[] AS d"])
+    assert definitions == 'a integer, "B c" character varying(3), d numeric(5,2)[]'
+
+
+def test_column_definitions_refuse_a_type_the_local_server_lacks(db, remote_dsn, remote_admin):
+    remote_admin.execute("DROP TYPE IF EXISTS remote_only")
+    remote_admin.execute("CREATE TYPE remote_only AS ENUM ('x')")
+    with pytest.raises(psycopg.Error) as info:
+        scalar(db, "SELECT dblink_column_definitions(%s, 'SELECT ''x''::remote_only AS a')", [remote_dsn])
+    assert info.value.sqlstate == "42704"
+    assert error_text(info.value) == 'the type of remote column "a" is not a type of this server: "remote_only"'
+
+
+# -- introspection ----------------------------------------------------------------------
+
+
+def test_a_non_superuser_may_read_the_connections_view(alice, remote_dsn_for, remote_user):
+    scalar(alice, "SELECT dblink_connect('mine', %s)", [remote_dsn_for(remote_user, SECRET)])
+    assert rows(alice, "SELECT name FROM dblink_connections") == [("mine",)]

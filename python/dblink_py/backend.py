@@ -14,6 +14,9 @@ import plpy  # provided by PL/Python inside the backend
 from . import styles
 from .errors import ClientGone, DblinkError, Interrupted
 
+# Plans of dblink_py's own fixed statements; a bound that a statement built
+# per call would meet (builders use query_once).
+_PLAN_LIMIT = 128
 _plans: dict[str, Any] = {}
 
 
@@ -29,6 +32,8 @@ def _plan(sql: str, types: tuple[str, ...] = ()) -> Any:
     key = sql + "\0" + ",".join(types)
     plan = _plans.get(key)
     if plan is None:
+        if len(_plans) >= _PLAN_LIMIT:
+            _plans.pop(next(iter(_plans)))
         plan = _plans[key] = plpy.prepare(sql, list(types))
     return plan
 
@@ -37,6 +42,14 @@ def query(sql: str, types: tuple[str, ...] = (), values: tuple[Any, ...] = ()) -
     """Run one schema-qualified local statement; SPI errors become DblinkError."""
     try:
         return plpy.execute(_plan(sql, types), list(values))
+    except plpy.SPIError as exc:
+        raise error_from_spi(exc) from None
+
+
+def query_once(sql: str) -> Any:
+    """Run a local statement built for one call (no parameters, not kept as a plan)."""
+    try:
+        return plpy.execute(sql)
     except plpy.SPIError as exc:
         raise error_from_spi(exc) from None
 

@@ -31,9 +31,14 @@ _RELATION = (
     " pg_catalog.pg_table_is_visible(c.oid) AS visible,"
     " pg_catalog.quote_ident(c.relname) AS qrel,"
     " pg_catalog.quote_ident(n.nspname) AS qnsp,"
-    " pg_catalog.has_table_privilege(c.oid, 'SELECT'::pg_catalog.text) AS can_select"
+    " pg_catalog.has_table_privilege(c.oid, 'SELECT'::pg_catalog.text) AS can_select,"
+    " pg_catalog.pg_get_userbyid(c.relowner) AS owner,"
+    " (c.relkind OPERATOR(pg_catalog.=) 'v' OR c.relrowsecurity AND NOT (u.rolsuper OR u.rolbypassrls))"
+    " AND NOT (o.rolsuper OR o.oid OPERATOR(pg_catalog.=) u.oid) AS foreign_code"
     " FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+    " JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) c.relowner"
+    " JOIN pg_catalog.pg_roles u ON u.rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()"
     " WHERE c.oid OPERATOR(pg_catalog.=) $1"
 )
 
@@ -51,24 +56,67 @@ _PRIMARY_KEY = (
     " WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary"
 )
 
+# A key column's base type (domains followed down) and how to compare it:
+# `kind` tells polymorphic types, whose equality is a pg_catalog function.
 _TYPE = (
-    "SELECT t.typtype AS typtype, t.typbasetype AS basetype,"
-    " t.typnamespace AS nsp, pg_catalog.quote_ident(n.nspname) AS qnsp,"
+    "SELECT t.typtype AS typtype, t.typbasetype AS basetype, t.typelem AS elem,"
+    " t.typsubscript OPERATOR(pg_catalog.=) 'pg_catalog.array_subscript_handler'::pg_catalog.regproc AS is_array,"
     " pg_catalog.format('%I.%I'::pg_catalog.text, n.nspname, t.typname) AS qname"
     " FROM pg_catalog.pg_type t"
     " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
     " WHERE t.oid OPERATOR(pg_catalog.=) $1"
 )
 
-_EQUALITY_SCHEMAS = (
-    "SELECT o.oprnamespace AS nsp FROM pg_catalog.pg_operator o"
+# `=` operators taking exactly (type, type) that the parser could see on the
+# caller's search_path, pg_catalog's first, then in the path's order, and
+# whether their owner and their function's owner may be trusted (superuser or
+# the caller).
+_VISIBLE_EQUALITY = (
+    "SELECT pg_catalog.quote_ident(n.nspname) AS qnsp,"
+    " (o.oprowner OPERATOR(pg_catalog.=) r.oid OR ro.rolsuper) AND"
+    " (p.proowner OPERATOR(pg_catalog.=) r.oid OR rp.rolsuper) AS trusted"
+    " FROM pg_catalog.pg_operator o"
+    " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace"
+    " JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) o.oprcode"
+    " JOIN pg_catalog.pg_roles ro ON ro.oid OPERATOR(pg_catalog.=) o.oprowner"
+    " JOIN pg_catalog.pg_roles rp ON rp.oid OPERATOR(pg_catalog.=) p.proowner"
+    " JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()"
+    " JOIN LATERAL pg_catalog.unnest(pg_catalog.current_schemas(true)) WITH ORDINALITY AS s(name, position)"
+    " ON s.name OPERATOR(pg_catalog.=) n.nspname"
     " WHERE o.oprname OPERATOR(pg_catalog.=) '='::pg_catalog.name"
     " AND o.oprleft OPERATOR(pg_catalog.=) $1 AND o.oprright OPERATOR(pg_catalog.=) $1"
+    " ORDER BY n.oid OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace DESC, s.position"
 )
 
+# Domains with constraints reachable from a type (through composite fields,
+# array elements and range subtypes) that neither a superuser nor the caller
+# owns: their checks are code that reading a literal of the type would run.
+_FOREIGN_CHECKS = (
+    "WITH RECURSIVE parts(oid) AS ("
+    " SELECT $1::pg_catalog.oid"
+    " UNION SELECT c.oid FROM parts, LATERAL ("
+    "  SELECT t.typelem FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) parts.oid"
+    "   AND t.typelem OPERATOR(pg_catalog.<>) 0"
+    "  UNION ALL SELECT t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) parts.oid"
+    "   AND t.typbasetype OPERATOR(pg_catalog.<>) 0"
+    "  UNION ALL SELECT rg.rngsubtype FROM pg_catalog.pg_range rg WHERE rg.rngtypid OPERATOR(pg_catalog.=) parts.oid"
+    "  UNION ALL SELECT a.atttypid FROM pg_catalog.pg_type t JOIN pg_catalog.pg_attribute a"
+    "   ON a.attrelid OPERATOR(pg_catalog.=) t.typrelid WHERE t.oid OPERATOR(pg_catalog.=) parts.oid"
+    "   AND t.typrelid OPERATOR(pg_catalog.<>) 0 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
+    " ) AS c(oid))"
+    " SELECT pg_catalog.count(*) AS n FROM parts"
+    " JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) parts.oid AND t.typtype OPERATOR(pg_catalog.=) 'd'"
+    " JOIN pg_catalog.pg_constraint k ON k.contypid OPERATOR(pg_catalog.=) t.oid"
+    " JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) t.typowner"
+    " WHERE NOT o.rolsuper AND o.rolname OPERATOR(pg_catalog.<>) pg_catalog.current_user()"
+)
+
+# The equality functions of pg_catalog for polymorphic types: called by name
+# with arguments of the column's own type, they leave the parser no cast or
+# operator to choose, whoever owns the type.
+_POLYMORPHIC_EQUALITY = {"e": "enum_eq", "c": "record_eq", "r": "range_eq", "m": "multirange_eq"}
+
 _OID = ("pg_catalog.oid",)
-_PG_CATALOG_OID = 11
-_PG_CATALOG = "pg_catalog"
 
 # Relations table_open() refuses (indexes, partitioned indexes, composite types),
 # with its PostgreSQL 15 wording; see _refuse_to_open for how the server's own is used.
@@ -94,6 +142,9 @@ class Relation:
     display: str  # as dblink writes it: qualified only if not visible on search_path
     qualified: str  # always schema-qualified, for statements run here
     columns: tuple[Column, ...]  # physical order, dropped columns included
+    # what reading its rows would run of a role that is neither a superuser
+    # nor the caller (a view's query, row-level security policies), if anything
+    foreign_code: str | None = None
 
     @property
     def live_columns(self) -> list[Column]:
@@ -130,12 +181,18 @@ def open_relation(relname: str) -> Relation:
         ),
         key=lambda c: c.attnum,
     )
+    foreign_code = None
+    if info["foreign_code"]:
+        what = "view" if info["relkind"] == "v" else "row-level security policies of table"
+        foreign_code = (f'The {what} "{info["relname"]}" belong{"s" if what == "view" else ""} to role'
+                        f' "{info["owner"]}", which is neither a superuser nor the current user.')
     return Relation(
         oid=oid,
         name=info["relname"],
         display=info["qrel"] if info["visible"] else qualified,
         qualified=qualified,
         columns=tuple(columns),
+        foreign_code=foreign_code,
     )
 
 
@@ -197,44 +254,63 @@ def _key_values(values: Any, keys: list[Column], which: str) -> list[str | None]
     return flat
 
 
-def _equality(typid: int) -> tuple[str, str]:
-    """(schema of the `=` operator to use, qualified type name) for comparing a column.
+def _comparison(column: Column, literal: str) -> str:
+    """SQL that compares a key column with a value, running no code that
+    another role wrote: no operator, cast or domain check of theirs.
 
-    dblink writes `col = 'value'` and lets the caller's search_path pick the
-    operator. Here the operator is fixed: the one for the column's (base)
-    type in pg_catalog, else the one its type's own schema defines (citext
-    and the like), else pg_catalog's (polymorphic: arrays, enums, records).
+    dblink writes ``col = 'value'`` and lets the caller's search_path pick
+    the operator, so an operator or cast of whoever owns the table's types
+    runs as the caller. Here the value is read by its type's input function
+    (an untyped literal cast to the base type), and compared with: the
+    ``=`` of pg_catalog for exactly that type; for enums, composites,
+    ranges and arrays, pg_catalog's own equality function; else the first
+    ``=`` for exactly that type on the search_path whose owner (and its
+    function's) is a superuser or the caller (citext's ...); else
+    pg_catalog's ``=`` for the base type (varchar, cidr: by binary
+    coercion; such a base type is a superuser's, and so are its casts to
+    anything pg_catalog's operators take). If reading the
+    value would run a domain check another role wrote, the column is
+    compared as text instead.
     """
+    typid = column.typid
     while True:
         row = backend.query(_TYPE, _OID, (typid,))[0]
         if row["typtype"] != "d":
             break
         typid = row["basetype"]
-    schemas = {r["nsp"] for r in backend.query(_EQUALITY_SCHEMAS, _OID, (typid,))}
-    if _PG_CATALOG_OID not in schemas and row["nsp"] in schemas:
-        return row["qnsp"], row["qname"]
-    return _PG_CATALOG, row["qname"]
+    target = f"t.{column.quoted}"
+    if backend.query(_FOREIGN_CHECKS, _OID, (typid,))[0]["n"]:
+        # the column's text from its output function (format() takes "any": no cast)
+        return (f"pg_catalog.texteq(pg_catalog.format('%s'::pg_catalog.text, {target}),"
+                f" {literal}::pg_catalog.text)")
+    value = f"{literal}::{row['qname']}"
+    candidates = backend.query(_VISIBLE_EQUALITY, _OID, (typid,))
+    if candidates and candidates[0]["qnsp"] == "pg_catalog":
+        return f"{target} OPERATOR(pg_catalog.=) {value}"
+    function = "array_eq" if row["is_array"] and row["elem"] else _POLYMORPHIC_EQUALITY.get(row["typtype"])
+    if function is not None:
+        return f"pg_catalog.{function}({target}, {value})"
+    for candidate in candidates:
+        if candidate["trusted"]:
+            return f"{target} OPERATOR({candidate['qnsp']}.=) {value}"
+    return f"{target} OPERATOR(pg_catalog.=) {value}"
 
 
 def _source_row(relation: Relation, keys: list[Column], values: list[str | None]) -> list[str]:
     """The one local row the source key values select: each live column as a quoted literal or NULL."""
+    if relation.foreign_code is not None:
+        raise PermissionDenied("dblink_py does not run another role's code to read a source row",
+                               detail=relation.foreign_code)
     live = relation.live_columns
     select = ", ".join(
         f"pg_catalog.format('%L'::pg_catalog.text, t.{c.quoted}) AS v{i}" for i, c in enumerate(live)
     )
-    conditions: list[str] = []
-    params: list[str] = []
-    for column, value in zip(keys, values):
-        if value is None:
-            conditions.append(f"t.{column.quoted} IS NULL")
-            continue
-        schema, type_name = _equality(column.typid)
-        params.append(value)
-        conditions.append(
-            f"t.{column.quoted} OPERATOR({schema}.=) CAST(${len(params)} AS {type_name})"
-        )
+    conditions = [
+        f"t.{column.quoted} IS NULL" if value is None else _comparison(column, quote_literal(value))
+        for column, value in zip(keys, values)
+    ]
     sql = f"SELECT {select} FROM {relation.qualified} AS t WHERE {' AND '.join(conditions)} LIMIT 2"
-    rows = backend.query(sql, ("pg_catalog.text",) * len(params), tuple(params))
+    rows = backend.query_once(sql)
     if len(rows) > 1:
         raise CardinalityViolation("source criteria matched more than one record")
     if not rows:

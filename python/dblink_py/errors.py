@@ -81,6 +81,18 @@ class PasswordRequired(DblinkError):
     sqlstate = "2F003"
 
 
+class OptionNotAllowed(DblinkError):
+    sqlstate = "42501"
+
+    def __init__(self, option: str) -> None:
+        super().__init__(
+            f'connection option "{option}" is not allowed for non-superusers',
+            detail="Non-superusers may only use options that reach no file, library or credential of the"
+            " local server.",
+            hint="A superuser can provide it through a foreign server, or grant dblink_connect_u.",
+        )
+
+
 class StatementReturnedRows(DblinkError):
     sqlstate = "2F003"
 
@@ -127,6 +139,15 @@ class RowTypeMismatch(DblinkError):
 
     def __init__(self) -> None:
         super().__init__("remote query result rowtype does not match the specified FROM clause rowtype")
+
+
+class UnknownColumnType(DblinkError):
+    """A remote column whose type name does not name a local type."""
+
+    sqlstate = "42704"
+
+    def __init__(self, column: str, type_name: str, problem: str) -> None:
+        super().__init__(f'the type of remote column "{column}" {problem}: "{type_name}"')
 
 
 class MissingDependency(DblinkError):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from . import backend
+from . import backend, security
+from .security import Resolved
 from .errors import InvalidOption, PermissionDenied, UserMappingNotFound
 from .libpq_options import Place, closest, is_valid, valid_options
 
@@ -23,7 +24,7 @@ def _pairs(options: Iterable[str] | None, place: Place) -> list[str]:
     return pairs
 
 
-def connection_string(server_name: str) -> str | None:
+def connection_string(server_name: str) -> Resolved | None:
     """The connection string for a foreign server called `server_name`, or None.
 
     The current user's user mapping is used, else PUBLIC's; the current user
@@ -32,8 +33,9 @@ def connection_string(server_name: str) -> str | None:
     result never leaves this process (see `mapping_options`).
     """
     rows = backend.query(
-        "SELECT s.oid AS oid, s.srvname AS name, s.srvoptions AS options"
+        "SELECT s.oid AS oid, s.srvname AS name, s.srvoptions AS options, r.rolsuper AS by_superuser"
         " FROM pg_catalog.pg_foreign_server s"
+        " JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) s.srvowner"
         " WHERE s.srvname OPERATOR(pg_catalog.=) $1",
         ("pg_catalog.name",),
         (server_name,),
@@ -46,7 +48,14 @@ def connection_string(server_name: str) -> str | None:
         raise UserMappingNotFound(backend.current_user())
     if not backend.has_server_usage(server["oid"]):
         raise PermissionDenied(f"permission denied for foreign server {server['name']}")
-    return "".join(_pairs(server["options"], Place.SERVER) + _pairs(mapping, Place.USER_MAPPING))
+    server_pairs = _pairs(server["options"], Place.SERVER)
+    mapping_pairs = _pairs(mapping, Place.USER_MAPPING)
+    conninfo = "".join(server_pairs + mapping_pairs)
+    # a non-superuser's server (one with USAGE on the wrapper may create one)
+    # is held to the same options as a connection string; so are mappings
+    unvetted = [p.partition("=")[0] for p in (mapping_pairs if server["by_superuser"] else server_pairs + mapping_pairs)]
+    options = [p.partition("=")[0] for p in server_pairs + mapping_pairs]
+    return Resolved(security.without_server_certificate(conninfo, options), unvetted)
 
 
 def validate(options: list[str] | None, catalog: int) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from psycopg.pq import TransactionStatus
 
 from . import backend, queries
+from .errors import DblinkError, UnknownColumnType
 from .registry import Link
 from .remote import Remote
 
@@ -24,8 +25,8 @@ def _array_literal(values: list[Any]) -> str:
     return "{" + ",".join(str(v) for v in values) + "}"
 
 
-def describe_columns(remote: Remote, sql: str, where: str) -> list[tuple[int, str, str]]:
-    """(position, name, type as the remote format_type writes it) of `sql`'s result."""
+def describe_columns(remote: Remote, sql: str, where: str) -> list[tuple[int, str, str, int]]:
+    """(position, name, type as the remote format_type writes it, typmod) of `sql`'s result."""
     columns = queries.describe(remote, sql, where)
     if not columns:
         return []
@@ -38,14 +39,35 @@ def describe_columns(remote: Remote, sql: str, where: str) -> list[tuple[int, st
         params=[_array_literal([c[1] for c in columns]), _array_literal([c[2] for c in columns])],
     ))
     return [
-        (position, name, str(type_row[0]))
-        for position, ((name, _oid, _mod), type_row) in enumerate(zip(columns, type_names), 1)
+        (position, name, str(type_row[0]), mod)
+        for position, ((name, _oid, mod), type_row) in enumerate(zip(columns, type_names), 1)
     ]
 
 
-def column_definitions(columns: list[tuple[int, str, str]]) -> str:
-    """Text to paste after `AS t(`: quoted names and their types."""
-    return ", ".join(f"{backend.quote_ident(name)} {type_name}" for _, name, type_name in columns)
+_LOCAL_TYPE = "SELECT pg_catalog.format_type(pg_catalog.to_regtype($1), $2) AS t"
+
+
+def column_definitions(columns: list[tuple[int, str, str, int]]) -> str:
+    """Text to paste after `AS t(`: quoted names and the local types they name.
+
+    The remote server's type names are never passed on as they came (a
+    hostile remote could answer ``integer) CROSS JOIN ...``): each is looked
+    up here and written as this server's format_type writes that type;
+    anything that is not the name of a local type is refused.
+    """
+    parts = []
+    for _, name, remote_type, typmod in columns:
+        try:
+            local = backend.query(_LOCAL_TYPE, ("pg_catalog.text", "pg_catalog.int4"), (remote_type, typmod))[0]["t"]
+        except DblinkError:
+            local = None
+            problem = "is not a type name"
+        else:
+            problem = "is not a type of this server"
+        if local is None:
+            raise UnknownColumnType(name, remote_type, problem)
+        parts.append(f"{backend.quote_ident(name)} {local}")
+    return ", ".join(parts)
 
 
 def _timestamp(seconds: float) -> datetime.datetime:

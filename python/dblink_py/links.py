@@ -9,6 +9,7 @@ from . import backend, foreign_servers, pool, security
 from .names import truncate_identifier, truncation_notice
 from .registry import Link, describe, session
 from .remote import Remote
+from .security import Resolved
 
 
 def connection_name(name: str, *, warn: bool) -> str:
@@ -19,17 +20,21 @@ def connection_name(name: str, *, warn: bool) -> str:
     return truncated
 
 
-def resolve_target(target: str) -> str:
+def resolve_target(target: str) -> Resolved:
     """The connection string a dblink_connect / ad-hoc argument stands for:
     a foreign server's (with the user mapping), else the text itself."""
     server = connection_name(target, warn=False)
-    conninfo = foreign_servers.connection_string(server)
-    return target if conninfo is None else conninfo
+    found = foreign_servers.connection_string(server)
+    if found is None:
+        options = security.option_names(target)
+        return Resolved(security.without_server_certificate(target, options), options)
+    return found
 
 
-def open_remote(conninfo: str) -> Remote:
+def open_remote(resolved: Resolved) -> Remote:
     """Connect with dblink's checks; the caller owns the connection."""
-    security.check_before_connect(conninfo)
+    security.check_before_connect(resolved)
+    conninfo = resolved.conninfo
     remote = Remote.connect(
         conninfo,
         client_encoding=backend.database_encoding(),
@@ -96,23 +101,23 @@ class target:
         if link is not None:
             return link.remote, link.where
         assert argument is not None
-        conninfo = resolve_target(argument)
+        resolved = resolve_target(argument)
         reuse, idle_timeout = pool.settings()
         pool.close_expired(idle_timeout)
         if not reuse:
-            remote = open_remote(conninfo)
+            remote = open_remote(resolved)
             self._release = remote.close
             return remote, describe(None)
-        key = (conninfo, backend.current_user())
-        security.check_before_connect(conninfo)
+        key = (resolved.conninfo, backend.current_user())
+        security.check_before_connect(resolved)
         kept = pool.take(key)
         if kept is not None:
             try:
-                security.check_after_connect(kept, conninfo)
+                security.check_after_connect(kept, resolved.conninfo)
             except BaseException:
                 kept.close()
                 raise
-        remote = kept or open_remote(conninfo)
+        remote = kept or open_remote(resolved)
         self._release = lambda: pool.give_back(key, remote)
         return remote, describe(None)
 

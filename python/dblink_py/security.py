@@ -1,12 +1,37 @@
-"""Who may connect where: dblink's password rules for non-superusers."""
+"""Who may connect where: dblink's password rules, and the connection options, for non-superusers."""
 
 from __future__ import annotations
+
+from typing import Iterable, NamedTuple
 
 from psycopg import pq
 
 from . import backend
-from .errors import PasswordRequired
+from .errors import OptionNotAllowed, PasswordRequired
 from .remote import Remote
+
+# The libpq options a non-superuser may set: where to connect, how to
+# authenticate with credentials of their own, how to verify the remote
+# server, and how the remote session starts. Anything else (and any option
+# this list does not know, whatever the libpq in use accepts) is refused
+# before connecting: it could name a file of the server to write
+# (sslkeylogfile) or read credentials from (sslcert, sslkey, passfile,
+# service, servicefile), load a library (OpenSSL's engine:key syntax in
+# sslkey), or use the server's own credentials (Kerberos: krbsrvname,
+# gsslib, gssdelegation; OAuth).
+NON_SUPERUSER_OPTIONS = frozenset({
+    "host", "hostaddr", "port", "dbname", "user", "password", "sslpassword", "connect_timeout",
+    "client_encoding", "options", "application_name", "fallback_application_name",
+    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+    "sslmode", "sslnegotiation", "sslcompression", "sslrootcert", "sslcrl", "sslcrldir", "sslsni",
+    "sslcertmode", "ssl_min_protocol_version", "ssl_max_protocol_version", "requirepeer",
+    "gssencmode", "channel_binding", "require_auth", "target_session_attrs", "load_balance_hosts",
+    "replication",
+})
+# Without sslcert, libpq would present the server's own client certificate
+# (~/.postgresql/postgresql.crt of its OS user) to the remote server; for a
+# non-superuser's connection it is pointed at a file that cannot exist.
+NO_CLIENT_CERTIFICATE = " sslcert='/dev/null/dblink_py: no client certificate for non-superusers'"
 
 
 def _v16_or_later() -> bool:
@@ -22,9 +47,48 @@ def conninfo_gives_password(conninfo: str) -> bool:
     return any(o.keyword == b"password" and o.val for o in options)
 
 
-def check_before_connect(conninfo: str) -> None:
-    """Non-superusers must bring their own password, before anything is tried."""
-    if backend.current_user_is_superuser() or conninfo_gives_password(conninfo):
+class Resolved(NamedTuple):
+    """A connection string, and the options in it whose author was not a
+    superuser (a foreign server's options are vetted by its owner)."""
+
+    conninfo: str
+    unvetted: list[str]
+
+
+def check_options(options: Iterable[str]) -> None:
+    """Refuse, for a non-superuser, an option outside NON_SUPERUSER_OPTIONS."""
+    for option in options:
+        if option not in NON_SUPERUSER_OPTIONS and not backend.current_user_is_superuser():
+            raise OptionNotAllowed(option)
+
+
+def option_names(conninfo: str) -> list[str]:
+    """The options a connection string (key=value or URI) sets; none if
+    libpq cannot parse it (libpq will say why when connecting)."""
+    try:
+        options = pq.Conninfo.parse(conninfo.encode("utf-8", "replace"))
+    except Exception:
+        return []
+    return [o.keyword.decode() for o in options if o.val is not None]
+
+
+def without_server_certificate(conninfo: str, options: Iterable[str]) -> str:
+    """`conninfo`, for a non-superuser, made to present no client certificate
+    of the server's unless `options` (vetted ones) choose one."""
+    if "sslcert" in options or backend.current_user_is_superuser():
+        return conninfo
+    if "://" in conninfo.split("=", 1)[0]:  # a URI: options go in its query string
+        return conninfo + ("&" if "?" in conninfo else "?") + "sslcert=/dev/null/dblink_py-no-client-certificate"
+    return conninfo + NO_CLIENT_CERTIFICATE
+
+
+def check_before_connect(resolved: Resolved) -> None:
+    """Non-superusers must bring their own password and keep to the options
+    they may use, before anything is tried."""
+    if backend.current_user_is_superuser():
+        return
+    if conninfo_gives_password(resolved.conninfo):
+        check_options(resolved.unvetted)
         return
     if _v16_or_later():
         raise PasswordRequired(

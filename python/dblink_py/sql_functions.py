@@ -136,7 +136,8 @@ def dblink_get_notify(name: str | None) -> list[tuple[str, int, str]]:
 @sql_set_function
 def dblink_describe(target: str | None, sql: str) -> list[tuple[int, str, str]]:
     with links.target(target) as (remote, name):
-        return introspection.describe_columns(remote, sql, f"while describing query on {name}")
+        columns = introspection.describe_columns(remote, sql, f"while describing query on {name}")
+    return [column[:3] for column in columns]
 
 
 @sql_function

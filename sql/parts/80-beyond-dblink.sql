@@ -37,6 +37,8 @@ RETURNS SETOF record LANGUAGE plpython3u PARALLEL RESTRICTED
 AS $$ from dblink_py import sql_functions as f; return f.dblink_connection_info() $$;
 
 CREATE VIEW dblink_connections AS SELECT * FROM dblink_connection_info();
+-- the same as the function: each session sees only its own connections
+GRANT SELECT ON dblink_connections TO PUBLIC;
 
 -- Makes `import dblink_py` work in other PL/Python functions of the session:
 --   plpy.execute("SELECT dblink_py_load()"); import dblink_py
