@@ -13,13 +13,15 @@ include $(PGXS)
 # The Python that plpython3.so links against (not necessarily python3 on PATH).
 SERVER_PYTHON ?= $(shell scripts/server-python $(PG_CONFIG))
 PYTHON_DIR = $(pkglibdir)/dblink_py
-# Where the backend finds PYTHON_DIR, relative to its own executable, so that a
-# DESTDIR copy of the whole installation works as well as the real one.
+# Where the backend finds PYTHON_DIR: relative to its own executable (Linux:
+# /proc/self/exe), so that a DESTDIR copy of the whole installation works as
+# well as the real one; elsewhere, the absolute path.
 PYTHON_DIR_FROM_BINDIR = $(shell realpath -m --relative-to=$(bindir) $(PYTHON_DIR))
 
-# Put in front of every function body: makes the installed package importable
-# (found next to the running postgres executable) the first time it is needed.
-BOOTSTRAP = import sys; "dblink_py" in sys.modules or sys.path.insert(0, __import__("os").path.normpath(__import__("os").path.join(__import__("os").path.dirname(__import__("os").path.realpath("/proc/self/exe")), "$(PYTHON_DIR_FROM_BINDIR)")))
+# Put in front of every function body: loads the dblink_py package from
+# PYTHON_DIR the first time a session needs it, without touching sys.path
+# (see python/dblink_py/libpq.py for its dependencies).
+BOOTSTRAP = import sys\nif "dblink_py" not in sys.modules:\n    import importlib.util, os\n    exe = "/proc/self/exe"\n    home = os.path.realpath(os.path.join(os.path.dirname(os.path.realpath(exe)), "$(PYTHON_DIR_FROM_BINDIR)") if os.path.exists(exe) else "$(PYTHON_DIR)")\n    spec = importlib.util.spec_from_file_location("dblink_py", os.path.join(home, "dblink_py", "__init__.py"))\n    module = sys.modules["dblink_py"] = importlib.util.module_from_spec(spec)\n    try:\n        spec.loader.exec_module(module)\n    except BaseException:\n        del sys.modules["dblink_py"]\n        raise
 
 # The install script is the parts in sql/parts/, one per topic, in order.
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
@@ -32,17 +34,10 @@ uninstall: uninstall-python
 
 .PHONY: install-python uninstall-python test demo bench docker-image
 install-python:
-	@test -n "$(SERVER_PYTHON)" || { echo "cannot find the Python that $(pkglibdir)/plpython3.so uses; install postgresql-plpython3-<major>" >&2; exit 1; }
-	@$(SERVER_PYTHON) -m pip --version >/dev/null 2>&1 || { echo "$(SERVER_PYTHON) has no pip: apt-get install python3-pip (or set SERVER_PYTHON)" >&2; exit 1; }
-	rm -rf '$(DESTDIR)$(PYTHON_DIR)'
-	$(SERVER_PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-	    --target '$(DESTDIR)$(PYTHON_DIR)' -r server-requirements.txt
-	cp -R python/dblink_py '$(DESTDIR)$(PYTHON_DIR)/dblink_py'
-	find '$(DESTDIR)$(PYTHON_DIR)/dblink_py' -name __pycache__ -prune -exec rm -rf {} +
-	$(SERVER_PYTHON) -m compileall -q '$(DESTDIR)$(PYTHON_DIR)/dblink_py' >/dev/null
+	scripts/install-python '$(PG_CONFIG)' '$(SERVER_PYTHON)' '$(DESTDIR)$(PYTHON_DIR)'
 
 uninstall-python:
-	rm -rf '$(DESTDIR)$(PYTHON_DIR)'
+	rm -rf '$(DESTDIR)$(PYTHON_DIR)' '$(DESTDIR)$(PYTHON_DIR)'-*
 
 # Developer entry points (see README).
 test:

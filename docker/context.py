@@ -26,6 +26,7 @@ SOURCES = (
     "dblink_py.control",
     "server-requirements.txt",
     "scripts/server-python",
+    "scripts/install-python",
     "python",
     "sql",
     "docker/Dockerfile",

@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from helpers import error_text
 from differential import (
     CONTRIB,
     Outcome,
@@ -535,3 +536,40 @@ def test_contrib_extensions_are_present_on_both_sides(pair):
     for side in (pair.c, pair.py):
         found = side.outcome("SELECT extname FROM pg_extension ORDER BY 1").rows or ()
         assert set(CONTRIB) <= set(found), side.name
+
+
+def _error_with_hint(side: Side, statement: str) -> tuple[str | None, str, str | None]:
+    try:
+        side.conn.execute(statement)
+    except psycopg.Error as exc:
+        return exc.sqlstate, error_text(exc), exc.diag.message_hint
+    return None, "", None
+
+
+@pytest.mark.parametrize("statement", [
+    "CREATE SERVER diff_bad FOREIGN DATA WRAPPER dblink_fdw OPTIONS (sslkeylogfile '/tmp/x')",
+    "CREATE SERVER diff_bad FOREIGN DATA WRAPPER dblink_fdw OPTIONS (require_auth 'password')",
+    "CREATE SERVER diff_bad FOREIGN DATA WRAPPER dblink_fdw OPTIONS (user 'x')",
+    "CREATE SERVER diff_bad FOREIGN DATA WRAPPER dblink_fdw OPTIONS (client_encoding 'UTF8')",
+    "CREATE SERVER diff_bad FOREIGN DATA WRAPPER dblink_fdw OPTIONS (hots 'x')",
+    "ALTER FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host 'x')",
+])
+def test_the_validator_knows_the_options_of_the_servers_libpq(pair, statement):
+    c, py = (_error_with_hint(side, statement) for side in (pair.c, pair.py))
+    for side in (pair.c, pair.py):
+        side.conn.execute("DROP SERVER IF EXISTS diff_bad")
+    assert c == py
+
+
+def test_sslrootcert_system_is_refused_as_the_servers_libpq_refuses_it(pair, tmp_path):
+    from tlsserver import TlsServer
+
+    server = TlsServer(tmp_path)
+    try:
+        conninfo = (f"host=127.0.0.1 port={server.port} sslmode=verify-full sslrootcert=system"
+                    " dbname=x user=y password=z")
+        c, py = pair.compare("SELECT t::text FROM dblink(%s, 'SELECT 1') AS t(a int)", [conninfo])
+    finally:
+        server.close()
+    assert c == py
+    assert c.error is not None and c.error[0] == "08001"

@@ -129,31 +129,69 @@ def test_make_uninstall_removes_what_make_install_put_down(tmp_path):
     assert _installed_files(tmp_path) == []
 
 
-def test_install_writes_only_the_extension_dir_and_its_own_python_dir(tmp_path):
+def test_install_writes_only_the_extension_dir_and_its_own_python_dirs(tmp_path):
     _make("install", f"DESTDIR={tmp_path}")
-    allowed = (
-        Path(_pg_config("--sharedir")) / "extension",
-        Path(_pg_config("--pkglibdir")) / "dblink_py",
-    )
-    outside = [
-        p for p in _installed_files(tmp_path)
-        if not any(Path("/", p.relative_to(tmp_path)).is_relative_to(a) for a in allowed)
-    ]
-    assert outside == []
+    extension = Path(_pg_config("--sharedir")) / "extension"
+    pkglibdir = Path(_pg_config("--pkglibdir"))
+
+    def allowed(path: Path) -> bool:
+        if path.is_relative_to(extension):
+            return True
+        return path.is_relative_to(pkglibdir) and path.relative_to(pkglibdir).parts[0].startswith("dblink_py")
+
+    assert [p for p in _installed_files(tmp_path) if not allowed(Path("/", p.relative_to(tmp_path)))] == []
+
+
+def _python_dir(root: Path) -> Path:
+    return root / Path(_pg_config("--pkglibdir")).relative_to("/") / "dblink_py"
+
+
+def test_install_switches_a_link_to_a_complete_new_directory(tmp_path):
+    _make("install", f"DESTDIR={tmp_path}")
+    link = _python_dir(tmp_path)
+    first = link.resolve()
+    assert link.is_symlink() and (first / "dblink_py" / "__init__.py").is_file()
+    _make("install", f"DESTDIR={tmp_path}")
+    second = link.resolve()
+    assert second != first and (second / "psycopg_c").is_dir()
+    assert first.is_dir()  # kept for backends that started before the switch
+    _make("install", f"DESTDIR={tmp_path}")
+    assert not first.exists()  # older versions go
+    assert sorted(p.name for p in link.parent.glob("dblink_py-*")) == sorted([second.name, link.resolve().name])
+    _make("uninstall", f"DESTDIR={tmp_path}")
+    assert list(link.parent.glob("dblink_py*")) == []
+
+
+def test_psycopg_is_compiled_against_the_servers_libpq_and_bundles_nothing(tmp_path):
+    _make("install", f"DESTDIR={tmp_path}")
+    home = _python_dir(tmp_path).resolve()
+    assert not list(home.glob("psycopg_binary*"))
+    libdir = Path(_pg_config("--libdir")).resolve()
+    shared = list(home.rglob("*.so"))
+    assert shared
+    for library in shared:
+        lines = subprocess.run(["ldd", str(library)], check=True, capture_output=True, text=True).stdout.splitlines()
+        resolved = {line.split()[0]: line.split("=>")[1].split()[0] for line in lines if "=>" in line}
+        assert all(not path.startswith(str(home)) for path in resolved.values()), library
+        if "libpq.so.5" in resolved:
+            assert Path(resolved["libpq.so.5"]).resolve().parent == libdir, library
+        for name in ("libssl.so.3", "libcrypto.so.3"):
+            if name in resolved:
+                assert not resolved[name].startswith(str(tmp_path)), library
 
 
 @pytest.mark.not_in_docker("renames the server's installed files from the test process, which does not see the container's")
 def test_missing_dependency_is_named_with_how_to_install_it(local_admin, local_connect, dblink_py_created):
     pkglibdir = scalar(local_admin, "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")
-    psycopg_dir = Path(pkglibdir) / "dblink_py" / "psycopg"
-    hidden = psycopg_dir.with_name("psycopg.hidden")
+    psycopg_dir = (Path(pkglibdir) / "dblink_py").resolve() / "psycopg_c"
+    hidden = psycopg_dir.with_name("psycopg_c.hidden")
     psycopg_dir.rename(hidden)
     try:
         fresh = local_connect()
         with pytest.raises(psycopg.Error) as info:
-            scalar(fresh, "SELECT dblink_get_connections()")
+            scalar(fresh, "SELECT dblink_connect('x')")
     finally:
         hidden.rename(psycopg_dir)
-    assert "cannot import psycopg" in error_text(info.value)
+    assert error_text(info.value).startswith("dblink_py cannot load psycopg's C implementation")
     assert "make install" in info.value.diag.message_hint
     assert info.value.sqlstate == "58P01"

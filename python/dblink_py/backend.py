@@ -245,10 +245,10 @@ def python_codec() -> str:
     In a SQL_ASCII database PL/Python passes text as UTF-8 (it converts
     through UTF-8 both ways), so that is what is sent and read.
     """
-    from psycopg._encodings import pg2pyenc
+    from .libpq import pg_codec
 
     encoding = database_encoding()
-    return "utf-8" if encoding == "SQL_ASCII" else pg2pyenc(encoding.encode())
+    return "utf-8" if encoding == "SQL_ASCII" else pg_codec(encoding.encode())
 
 
 def current_user_oid() -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from psycopg.pq import TransactionStatus
 
 from . import queries
 from .errors import CursorNotFound, DblinkError, RemoteError
+from .libpq import TransactionStatus
 from .queries import Chunk
 from .registry import Link
 

@@ -7,12 +7,7 @@ from typing import Iterable
 from . import backend, security
 from .security import Resolved
 from .errors import InvalidOption, PermissionDenied, UserMappingNotFound
-from .libpq_options import Place, closest, is_valid, valid_options
-
-
-def quote_value(value: str) -> str:
-    """A connection-string value as dblink writes it: quoted, with \\ and ' escaped."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+from .libpq_options import Place, closest, is_valid, quote_value, valid_options
 
 
 def _pairs(options: Iterable[str] | None, place: Place) -> list[str]:

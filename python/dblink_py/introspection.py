@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from psycopg.pq import TransactionStatus
 
 from . import backend, queries
 from .errors import DblinkError, UnknownColumnType
+from .libpq import TransactionStatus
 from .registry import Link
 from .remote import Remote
 

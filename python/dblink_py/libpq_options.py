@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 from enum import Enum
 
-from psycopg import pq
+from .libpq import pq
 
 # Options dblink never takes from a catalog, whatever libpq says of them.
 ALWAYS_REJECTED = frozenset({"client_encoding"})
 # PostgreSQL 18's dblink rejects libpq's OAuth options; so does dblink_py.
 REJECTED_PREFIXES = ("oauth_",)
+
+
+def quote_value(value: str) -> str:
+    """A connection-string value as dblink writes it: quoted, with \\ and ' escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class Place(Enum):

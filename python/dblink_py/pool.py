@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from psycopg.pq import ConnStatus, ExecStatus, TransactionStatus
+from .libpq import ConnStatus, ExecStatus, TransactionStatus
 
 from . import backend
 from .errors import DblinkError, Interrupted

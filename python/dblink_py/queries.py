@@ -15,11 +15,10 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Callable, Iterator, Sequence
 
-from psycopg import pq
-from psycopg.pq import DiagnosticField, ExecStatus
 
 from . import sqltext, styles
 from .errors import DblinkError, RemoteError, RowTypeMismatch, StatementReturnedRows
+from .libpq import DiagnosticField, ExecStatus, pq
 from .records import LiteralMaker, status_literal
 from .remote import COPY_STATUSES, ERROR_STATUSES, Remote
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from itertools import repeat
 from typing import Callable
 
-from psycopg import pq
+from .libpq import pq
 
 from .errors import InvalidByteSequence
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .errors import ConnectionNotAvailable, DuplicateConnectionName
-from .remote import Remote
+
+if TYPE_CHECKING:
+    from .remote import Remote
 
 
 @dataclass

@@ -9,9 +9,6 @@ from itertools import islice, repeat, starmap, takewhile
 from operator import is_not, itemgetter, not_
 from typing import Callable, Iterator, NoReturn, Sequence
 
-from psycopg import OperationalError, pq
-from psycopg.conninfo import make_conninfo
-from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, PollingStatus
 
 from .errors import (
     ConnectionLost,
@@ -21,6 +18,8 @@ from .errors import (
     RemoteError,
     SendFailed,
 )
+from .libpq import ConnStatus, DiagnosticField, ExecStatus, OperationalError, PollingStatus, pq
+from .libpq_options import quote_value
 from .waiting import READ, WRITE, wait_socket, wait_uninterrupted
 
 # How long cleanup after a local interrupt may take in all: sending the
@@ -79,6 +78,39 @@ def _connect_timeout(conninfo: str) -> float | None:
     return None
 
 
+def with_options(conninfo: str, values: dict[str, str], codec: str) -> str:
+    """`conninfo` (key=value or URI) as key=value pairs with `values` set;
+    as it is if libpq cannot parse it (it says why when connecting)."""
+    try:
+        options = pq.Conninfo.parse(conninfo.encode(codec, "replace"))
+    except OperationalError:
+        return conninfo
+    pairs = [f"{o.keyword.decode()}={quote_value(o.val.decode(codec, 'replace'))}" for o in options
+             if o.val is not None and o.keyword.decode() not in values]
+    return " ".join([*pairs, *(f"{key}={quote_value(value)}" for key, value in values.items())])
+
+
+def _establish(pgconn: pq.PGconn, wait: Callable[[int, int], bool]) -> bytes | None:
+    """Finish a connection that connect_start began: None once it is made,
+    else libpq's message, or b"" if `wait` said the time is up."""
+    if pgconn.status == ConnStatus.BAD:
+        return pgconn.error_message or b"connection failed"
+    while True:
+        status = pgconn.connect_poll()
+        if status == PollingStatus.OK:
+            return None
+        if status == PollingStatus.FAILED:
+            return pgconn.error_message or b"connection failed"
+        if not wait(pgconn.socket, READ if status == PollingStatus.READING else WRITE):
+            return b""
+
+
+# libpq 17 cancels without blocking (PQcancelCreate); before, only PQcancel,
+# which waits for the server to close its connection: forever, through a
+# link that swallows packets.
+CANCEL_CONNECTIONS_AVAILABLE = pq.version() >= 170000
+
+
 class Remote:
     """A libpq connection whose every wait can be interrupted locally."""
 
@@ -97,6 +129,7 @@ class Remote:
         self.notice_source = "unnamed dblink connection"
         # why dblink_py closed this connection itself, if it did
         self.failure: str | None = None
+        self._conninfo = ""  # what it connected with, for cancelling through a second connection
 
     # -- connecting -------------------------------------------------------
 
@@ -110,32 +143,21 @@ class Remote:
         check_interrupts: Callable[[], None],
     ) -> "Remote":
         """Connect without blocking the backend; honour connect_timeout."""
-        try:
-            conninfo_with_encoding = make_conninfo(conninfo, client_encoding=client_encoding)
-        except Exception:
-            conninfo_with_encoding = conninfo  # libpq reports the syntax error
+        conninfo_with_encoding = with_options(conninfo, {"client_encoding": client_encoding}, codec)
         timeout = _connect_timeout(conninfo)
         deadline = None if timeout is None else time.monotonic() + timeout
         pgconn = pq.PGconn.connect_start(conninfo_with_encoding.encode(codec, "replace"))
         try:
-            if pgconn.status == ConnStatus.BAD:
-                raise CouldNotEstablishConnection(libpq_message(pgconn.error_message, codec))
-            while True:
-                status = pgconn.connect_poll()
-                if status == PollingStatus.OK:
-                    break
-                if status == PollingStatus.FAILED:
-                    raise CouldNotEstablishConnection(
-                        libpq_message(pgconn.error_message, codec)
-                    )
-                events = READ if status == PollingStatus.READING else WRITE
-                if not wait_socket(pgconn.socket, events, check_interrupts, deadline):
-                    raise CouldNotEstablishConnection("timeout expired")
+            failure = _establish(pgconn, lambda fd, events: wait_socket(fd, events, check_interrupts, deadline))
+            if failure is not None:
+                raise CouldNotEstablishConnection(libpq_message(failure, codec) if failure else "timeout expired")
             pgconn.nonblocking = 1
         except BaseException:
             pgconn.finish()
             raise
-        return cls(pgconn, codec, client_encoding, check_interrupts)
+        remote = cls(pgconn, codec, client_encoding, check_interrupts)
+        remote._conninfo = conninfo_with_encoding
+        return remote
 
     def close(self) -> None:
         self.pgconn.finish()
@@ -387,6 +409,8 @@ class Remote:
 
     def cancel(self, timeout: float = CANCEL_TIMEOUT) -> str | None:
         """Ask the remote server to cancel the running query; error text or None."""
+        if not CANCEL_CONNECTIONS_AVAILABLE:
+            return self._cancel_through_a_connection(timeout)
         try:
             cancel = self.pgconn.cancel_conn()
         except OperationalError as exc:
@@ -407,6 +431,39 @@ class Remote:
             return str(exc)
         finally:
             cancel.finish()
+
+    def _cancel_through_a_connection(self, timeout: float) -> str | None:
+        """Cancel as pg_cancel_backend() on a second connection to the same
+        server, made without blocking, all within `timeout` (libpq < 17)."""
+        deadline = time.monotonic() + timeout
+        pgconn = self.pgconn
+        values = {"host": self.info("host") or "", "port": self.info("port") or ""}
+        hostaddr = pgconn.hostaddr.decode() if pgconn.hostaddr else ""
+        if hostaddr:
+            values["hostaddr"] = hostaddr
+        conninfo = with_options(self._conninfo, values, self.codec)
+        helper = pq.PGconn.connect_start(conninfo.encode(self.codec, "replace"))
+        try:
+            failure = _establish(helper, lambda fd, events: wait_uninterrupted(fd, events, deadline))
+            if failure is not None:
+                return libpq_message(failure, self.codec) if failure else "timeout expired"
+            helper.nonblocking = 1
+            helper.send_query(b"SELECT pg_catalog.pg_cancel_backend(%d)" % pgconn.backend_pid)
+            while helper.flush():
+                if not wait_uninterrupted(helper.socket, WRITE, deadline):
+                    return "timeout expired"
+            while helper.is_busy():
+                if not wait_uninterrupted(helper.socket, READ, deadline):
+                    return "timeout expired"
+                helper.consume_input()
+            result = helper.get_result()
+            if result is None or result.status != ExecStatus.TUPLES_OK:
+                return libpq_message(helper.error_message, self.codec) or "could not send the cancel request"
+            return None
+        except OperationalError as exc:
+            return str(exc)
+        finally:
+            helper.finish()
 
     def abandon_query(self) -> None:
         """Cancel the running query and discard its results (local interrupt).

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
-from psycopg import pq
-
 from . import backend
 from .errors import OptionNotAllowed, PasswordRequired
+from .libpq import pq
 from .remote import Remote
 
 # The libpq options a non-superuser may set: where to connect, how to

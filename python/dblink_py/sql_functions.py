@@ -1,23 +1,21 @@
-"""The SQL-facing functions: one Python function behind each SQL function."""
+"""The SQL-facing functions: one Python function behind each SQL function.
+
+Each imports the modules it needs when first called: a backend that only
+builds SQL statements never loads libpq, and one that only connects never
+loads the builders (a backend's first call is part of its start-up time).
+"""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from . import (
-    asynchronous,
-    backend,
-    builders,
-    cursors,
-    foreign_servers,
-    introspection,
-    links,
-    queries,
-)
+from . import backend
 from .backend import sql_function, sql_rows_function, sql_set_function
-from .queries import Chunk
 from .errors import RemoteError
 from .registry import session
+
+if TYPE_CHECKING:
+    from .queries import Chunk
 
 OK = "OK"
 
@@ -43,12 +41,16 @@ class _remote_errors:
 
 @sql_function
 def dblink_connect(name: str | None, target: str) -> str:
+    from . import links
+
     links.connect(name, target)
     return OK
 
 
 @sql_function
 def dblink_disconnect(name: str | None) -> str:
+    from . import links
+
     links.disconnect(name)
     return OK
 
@@ -56,6 +58,8 @@ def dblink_disconnect(name: str | None) -> str:
 @sql_rows_function
 def dblink(target: str | None, sql: str, fail_on_error: bool = True,
            params: list[str | None] | None = None) -> Iterator[Chunk]:
+    from . import links, queries
+
     with links.target(target) as (remote, name), _remote_errors(fail_on_error):
         # fail_on_error => false: the rows that came before a remote error
         # are returned, as in dblink
@@ -66,6 +70,8 @@ def dblink(target: str | None, sql: str, fail_on_error: bool = True,
 @sql_function
 def dblink_exec(target: str | None, sql: str, fail_on_error: bool = True,
                 params: list[str | None] | None = None) -> str:
+    from . import links, queries
+
     with links.target(target) as (remote, name), _remote_errors(fail_on_error):
         return queries.run_command(remote, sql, f"while executing command on {name}", params)
     return "ERROR"
@@ -76,6 +82,8 @@ def dblink_exec(target: str | None, sql: str, fail_on_error: bool = True,
 
 @sql_function
 def dblink_open(name: str | None, cursor: str, sql: str, fail_on_error: bool = True) -> str:
+    from . import cursors, links
+
     link = links.get(name)
     with _remote_errors(fail_on_error):
         cursors.open_cursor(link, cursor, sql)
@@ -85,6 +93,8 @@ def dblink_open(name: str | None, cursor: str, sql: str, fail_on_error: bool = T
 
 @sql_rows_function
 def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool = True) -> Iterator[Chunk]:
+    from . import cursors, links
+
     link = links.get(name)
     with _remote_errors(fail_on_error):
         yield from cursors.fetch(link, cursor, count)
@@ -92,6 +102,8 @@ def dblink_fetch(name: str | None, cursor: str, count: int, fail_on_error: bool 
 
 @sql_function
 def dblink_close(name: str | None, cursor: str, fail_on_error: bool = True) -> str:
+    from . import cursors, links
+
     link = links.get(name)
     with _remote_errors(fail_on_error):
         cursors.close_cursor(link, cursor)
@@ -104,16 +116,22 @@ def dblink_close(name: str | None, cursor: str, fail_on_error: bool = True) -> s
 
 @sql_function
 def dblink_send_query(name: str, sql: str) -> int:
+    from . import asynchronous, links
+
     return asynchronous.send_query(links.get(name), sql)
 
 
 @sql_function
 def dblink_is_busy(name: str) -> int:
+    from . import asynchronous, links
+
     return asynchronous.is_busy(links.get(name))
 
 
 @sql_rows_function
 def dblink_get_result(name: str, fail_on_error: bool = True) -> Iterator[Chunk]:
+    from . import asynchronous, links
+
     link = links.get(name)
     with _remote_errors(fail_on_error):
         yield from asynchronous.next_result(link)
@@ -121,11 +139,15 @@ def dblink_get_result(name: str, fail_on_error: bool = True) -> Iterator[Chunk]:
 
 @sql_function
 def dblink_cancel_query(name: str) -> str:
+    from . import asynchronous, links
+
     return asynchronous.cancel(links.get(name))
 
 
 @sql_set_function
 def dblink_get_notify(name: str | None) -> list[tuple[str, int, str]]:
+    from . import asynchronous, links
+
     link = links.get(name) if name is not None else session.find(None)
     return asynchronous.notifications(link)
 
@@ -135,6 +157,8 @@ def dblink_get_notify(name: str | None) -> list[tuple[str, int, str]]:
 
 @sql_set_function
 def dblink_describe(target: str | None, sql: str) -> list[tuple[int, str, str]]:
+    from . import introspection, links
+
     with links.target(target) as (remote, name):
         columns = introspection.describe_columns(remote, sql, f"while describing query on {name}")
     return [column[:3] for column in columns]
@@ -142,6 +166,8 @@ def dblink_describe(target: str | None, sql: str) -> list[tuple[int, str, str]]:
 
 @sql_function
 def dblink_column_definitions(target: str | None, sql: str) -> str:
+    from . import introspection, links
+
     with links.target(target) as (remote, name):
         columns = introspection.describe_columns(remote, sql, f"while describing query on {name}")
     return introspection.column_definitions(columns)
@@ -149,6 +175,8 @@ def dblink_column_definitions(target: str | None, sql: str) -> str:
 
 @sql_set_function
 def dblink_connection_info() -> list[tuple]:
+    from . import introspection
+
     return introspection.connection_rows(session.all())
 
 
@@ -162,6 +190,8 @@ def dblink_get_connections() -> list[str] | None:
 
 @sql_function
 def dblink_error_message(name: str) -> str:
+    from . import links
+
     message = links.get(name).remote.error_message
     return message or OK
 
@@ -176,6 +206,8 @@ def dblink_current_query() -> str | None:
 
 @sql_function
 def dblink_fdw_validator(options: list[str] | None, catalog: int) -> None:
+    from . import foreign_servers
+
     foreign_servers.validate(options, catalog)
 
 
@@ -189,21 +221,29 @@ def dblink_py_read_user_mapping(server_oid: int) -> None:
 
 @sql_set_function
 def dblink_get_pkey(relname: str) -> Iterator[tuple[int, str]]:
+    from . import builders
+
     return builders.get_pkey(relname)
 
 
 @sql_function
 def dblink_build_sql_insert(relname: str, attnums: list[int], count: int, src: list, tgt: list) -> str:
+    from . import builders
+
     return builders.build_insert(relname, attnums, count, src, tgt)
 
 
 @sql_function
 def dblink_build_sql_delete(relname: str, attnums: list[int], count: int, tgt: list) -> str:
+    from . import builders
+
     return builders.build_delete(relname, attnums, count, tgt)
 
 
 @sql_function
 def dblink_build_sql_update(relname: str, attnums: list[int], count: int, src: list, tgt: list) -> str:
+    from . import builders
+
     return builders.build_update(relname, attnums, count, src, tgt)
 
 
@@ -212,5 +252,5 @@ def dblink_build_sql_update(relname: str, attnums: list[int], count: int, src: l
 
 @sql_function
 def dblink_py_load() -> None:
-    """Nothing to do: calling it has put dblink_py on the session's sys.path."""
+    """Nothing to do: calling it has put dblink_py into the session's sys.modules."""
     return None

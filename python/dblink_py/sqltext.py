@@ -14,6 +14,10 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
+# Identifier characters as PostgreSQL's scanner has them: ASCII letters, "_"
+# and every non-ASCII character, then also digits (and "$" in words);
+# written as negated ASCII classes, which compile in a fraction of the time
+# of a class up to U+10FFFF.
 _TOKEN = re.compile(
     r"""
       (?P<space>\s+)
@@ -22,9 +26,9 @@ _TOKEN = re.compile(
     | (?P<estring>[eE]')
     | (?P<string>')
     | (?P<ident>")
-    | (?P<dollar>\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z_0-9\x80-\U0010ffff]*)?\$)
+    | (?P<dollar>\$(?:[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)?\$)
     | (?P<semicolon>;)
-    | (?P<word>[A-Za-z_\x80-\U0010ffff][A-Za-z_0-9$\x80-\U0010ffff]*)
+    | (?P<word>[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)
     | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
