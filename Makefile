@@ -18,16 +18,11 @@ PYTHON_DIR = $(pkglibdir)/dblink_py
 # well as the real one; elsewhere, the absolute path.
 PYTHON_DIR_FROM_BINDIR = $(shell realpath -m --relative-to=$(bindir) $(PYTHON_DIR))
 
-# Put in front of every function body: loads the dblink_py package from
-# PYTHON_DIR the first time a session needs it, without touching sys.path
-# (see python/dblink_py/libpq.py for its dependencies).
-BOOTSTRAP = import sys\nif "dblink_py" not in sys.modules:\n    import importlib.util, os\n    exe = "/proc/self/exe"\n    home = os.path.realpath(os.path.join(os.path.dirname(os.path.realpath(exe)), "$(PYTHON_DIR_FROM_BINDIR)") if os.path.exists(exe) else "$(PYTHON_DIR)")\n    spec = importlib.util.spec_from_file_location("dblink_py", os.path.join(home, "dblink_py", "__init__.py"))\n    module = sys.modules["dblink_py"] = importlib.util.module_from_spec(spec)\n    try:\n        spec.loader.exec_module(module)\n    except BaseException:\n        del sys.modules["dblink_py"]\n        raise
-
 # The install script is the parts in sql/parts/, one per topic, in order.
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 
-sql/dblink_py--1.2.sql: $(SQL_PARTS) Makefile
-	cat $(SQL_PARTS) | sed -e 's|\$$\$$ from dblink_py import|$$$$\n$(BOOTSTRAP)\nfrom dblink_py import|' > $@
+sql/dblink_py--1.2.sql: $(SQL_PARTS) Makefile scripts/build-sql
+	scripts/build-sql $@ '$(PYTHON_DIR)' '$(PYTHON_DIR_FROM_BINDIR)' $(SQL_PARTS)
 
 install: install-python
 uninstall: uninstall-python

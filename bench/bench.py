@@ -34,6 +34,9 @@ Scenarios (full run; --quick divides the sizes by 10):
   adhoc   1,000 dblink('<connection string>', ...) calls, each connecting.
   cursor  1,000,000 rows through dblink_open / dblink_fetch(10,000) /
           dblink_close, one statement per call.
+  first   a fresh backend's first calls, dblink_connect and one dblink()
+          on that connection, not warmed up (20 backends each), and the
+          backend's RSS (VmRSS) after them.
   profile (only with --profile, after the rest) py-spy on the dblink_py
           backend during bulk (the smaller size) and point; perf, if
           installed, on the bulk runs of dblink_py, the floor and C dblink.
@@ -125,8 +128,12 @@ WIDE = {"mixed": (MIXED_SQL, MIXED_COLUMNS), "arrays": (ARRAYS_SQL, ARRAYS_COLUM
 POINT_FLOOR_FUNCTION = """
 CREATE FUNCTION bench_point_floor(conninfo text, query text) RETURNS SETOF record
 LANGUAGE plpython3u AS $$
-from psycopg import pq
 conn = GD.get("bench_point_floor_conn")
+if conn is None:
+    plpy.execute("SELECT dblink_py_load()")  # dblink_py's own psycopg.pq, the same libpq
+    from dblink_py.libpq import pq
+    GD["bench_pq"] = pq
+pq = GD["bench_pq"]
 if conn is None:
     conn = GD["bench_point_floor_conn"] = pq.PGconn.connect(conninfo.encode())
 conn.send_query(query.encode())
@@ -138,7 +145,7 @@ $$
 """
 
 # Targets of the issue: dblink_py time / C dblink time, same run.
-TARGETS = {"bulk": 2.3, "mixed": 1.8, "arrays": 1.8, "point": 1.5, "adhoc": 1.3, "cursor": 1.8}
+TARGETS = {"bulk": 2.3, "mixed": 1.8, "arrays": 1.8, "point": 1.5, "adhoc": 1.3, "cursor": 1.8, "first": 3.0}
 FLOOR_TARGET = 1.25  # bulk dblink_py time / floor time
 MEMORY_GROWTH_TARGET_MB = 64  # dblink_py peak RSS, larger bulk size minus smaller
 
@@ -160,7 +167,9 @@ FULL = Sizes(bulk=(1_000_000, 5_000_000), wide=1_000_000, point=10_000, adhoc=1_
              batch=10_000)
 QUICK = Sizes(bulk=(100_000, 500_000), wide=100_000, point=1_000, adhoc=100, cursor=100_000, batch=10_000)
 
-SCENARIOS = ("bulk", "mixed", "arrays", "point", "adhoc", "cursor")
+SCENARIOS = ("bulk", "mixed", "arrays", "point", "adhoc", "cursor", "first")
+FIRST_CALLS = 20  # fresh backends for the first-call scenario
+FIRST_TARGETS = {"ms": 30.0, "rss_mb": 30.0}  # dblink_py's first call, and its backend's RSS after it
 
 
 def log(text: str) -> None:
@@ -301,6 +310,23 @@ class Bench:
         statement = self.bulk_sql(variant, n)
         return self.timed(variant, lambda conn: scalar(conn, statement), n)
 
+    def first(self, variant: str) -> Sample:
+        """A fresh backend's first calls: dblink_connect to the remote, then
+        one dblink() on that connection; `peak_rss_mb` holds VmRSS after."""
+        conn = psycopg.connect(self.local.dsn(DATABASES[variant], via_socket=True), autocommit=True)
+        try:
+            pid = conn.info.backend_pid
+            started = time.perf_counter()
+            conn.execute(sql.SQL("SELECT dblink_connect('c', {})").format(sql.Literal(self.connstr)))
+            count = scalar(conn, "SELECT count(*) FROM dblink('c', 'SELECT 1') AS t(a int)")
+            seconds = time.perf_counter() - started
+            rss = memory_of(pid)["VmRSS"]
+        finally:
+            conn.close()
+        if count != 1:
+            raise RuntimeError(f"{LABELS[variant]}: {count} rows, expected 1")
+        return Sample(seconds, rss, rss)
+
     def wide(self, variant: str, kind: str) -> Sample:
         n = self.sizes.wide
         statement = f"SELECT count(*) FROM dblink('c', 'SELECT * FROM bench_{kind}_{n}') AS {WIDE[kind][1]}"
@@ -421,13 +447,18 @@ def run_scenarios(bench: Bench, wanted: list[str], reps: int) -> list[Result]:
         plan.append((Result("adhoc", sizes.adhoc), [C, PY, REUSE], bench.adhoc))
     if "cursor" in wanted:
         plan.append((Result("cursor", sizes.cursor), [C, PY], bench.cursor))
+    first_reps = {}
+    if "first" in wanted:
+        plan.append((Result("first", 1), [C, PY], bench.first))
+        first_reps[len(plan) - 1] = FIRST_CALLS
     results = []
-    for result, variants, measure in plan:
-        for rep in range(1, reps + 1):
+    for index, (result, variants, measure) in enumerate(plan):
+        count = first_reps.get(index, reps)
+        for rep in range(1, count + 1):
             for variant in variants:  # interleaved: C, py(, floor), C, py(, floor), ...
                 sample = measure(variant)
                 result.samples.setdefault(variant, []).append(sample)
-                log(f"{result.name:<12} rep {rep}/{reps}  {LABELS[variant]:<16} {sample.seconds:8.3f} s"
+                log(f"{result.name:<12} rep {rep}/{count}  {LABELS[variant]:<16} {sample.seconds:8.3f} s"
                     f"   peak RSS {sample.peak_rss_mb:7.1f} MB   load {sample.load:4.1f}")
         results.append(result)
     return results
@@ -457,6 +488,8 @@ def report(results: list[Result], reps: int) -> tuple[str, dict[str, Any]]:
     out = []
     rows = []
     for r in results:
+        if r.scenario == "first":
+            continue
         rows.append([r.name, fmt_seconds(r.median(C)), fmt_seconds(r.median(PY)), fmt_ratio(r.ratio()),
                      f"<= {TARGETS[r.scenario]}", verdict(ok(r.ratio(), TARGETS[r.scenario]))])
     out.append(f"Time: median of {reps} (wall clock around the statements; ratio = dblink_py / C dblink)")
@@ -498,6 +531,16 @@ def report(results: list[Result], reps: int) -> tuple[str, dict[str, Any]]:
         out.append(render_table(["backend", "baseline", *names, "growth", "target (dblink_py)"], rows))
 
     for r in results:
+        if r.scenario == "first":
+            ms = {v: 1000 * r.median(v) for v in (C, PY)}  # type: ignore[operator]
+            rss = {v: r.median_peak(v) for v in (C, PY)}
+            out.append("")
+            out.append(f"First call in a fresh backend (dblink_connect + one dblink(), median of {FIRST_CALLS}):"
+                       f" C dblink {ms[C]:.1f} ms, dblink_py {ms[PY]:.1f} ms"
+                       f" (target <= {FIRST_TARGETS['ms']:g} ms  {verdict(ms[PY] <= FIRST_TARGETS['ms'])});"
+                       f" backend RSS after it: C dblink {rss[C]:.1f} MB, dblink_py {rss[PY]:.1f} MB"
+                       f" (target <= {FIRST_TARGETS['rss_mb']:g} MB"
+                       f"  {verdict(rss[PY] <= FIRST_TARGETS['rss_mb'])})")
         if r.scenario == "adhoc" and r.median(REUSE) and r.median(C):
             speedup = r.median(C) / r.median(REUSE)  # type: ignore[operator]
             out.append("")

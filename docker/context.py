@@ -27,6 +27,7 @@ SOURCES = (
     "server-requirements.txt",
     "scripts/server-python",
     "scripts/install-python",
+    "scripts/build-sql",
     "python",
     "sql",
     "docker/Dockerfile",

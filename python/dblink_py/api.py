@@ -16,30 +16,30 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import backend, links, queries
-from .errors import DblinkError
+from . import links, params as parameters, queries, reporting
 from .registry import session
 
-Error = backend.ReportedError
+Error = reporting.ReportedError
 
 
-def _sql_error(err: DblinkError) -> Exception:
-    return backend.to_sql_exception(err)
+def _sql_error(exc: Exception) -> Exception:
+    """What the API raises: a dblink_py.Error, never Python's own exceptions."""
+    return reporting.to_sql_exception(reporting.as_dblink_error(exc))
 
 
 def connect(target: str, name: str | None = None) -> None:
     """Open a connection (foreign server or connection string) as `name`, or the unnamed one."""
     try:
         links.connect(name, target)
-    except DblinkError as err:
-        raise _sql_error(err) from None
+    except Exception as exc:  # noqa: BLE001 - the API's boundary
+        raise _sql_error(exc) from None
 
 
 def disconnect(name: str | None = None) -> None:
     try:
         links.disconnect(name)
-    except DblinkError as err:
-        raise _sql_error(err) from None
+    except Exception as exc:  # noqa: BLE001 - the API's boundary
+        raise _sql_error(exc) from None
 
 
 def connections() -> list[str]:
@@ -50,13 +50,14 @@ def connections() -> list[str]:
 def query(
     target: str | None,
     sql: str,
-    params: Sequence[str | None] | None = None,
+    params: Sequence[Any] | None = None,
     *,
     as_dicts: bool = False,
 ) -> list[Any]:
     """Rows of a query as tuples (or dicts by column name) of text values, None for NULL.
 
-    With `params`, $1, $2 ... in `sql` are bound to them (sent separately).
+    With `params`, $1, $2 ... in `sql` are bound to them (sent separately,
+    as text: see dblink_py.params for how Python values are written).
     `target` None means the unnamed connection.
     """
     try:
@@ -68,23 +69,22 @@ def query(
 
             found = queries.run_rows(
                 remote, sql, f"while executing query on {where}",
-                params=list(params) if params is not None else None,
+                params=parameters.as_text(params),
                 on_columns=remember_columns,
             )
-    except DblinkError as err:
-        raise _sql_error(err) from None
+    except Exception as exc:  # noqa: BLE001 - the API's boundary
+        raise _sql_error(exc) from None
     if as_dicts:
         return [dict(zip(names, row)) for row in found]
     return found
 
 
-def execute(target: str | None, sql: str, params: Sequence[str | None] | None = None) -> str:
+def execute(target: str | None, sql: str, params: Sequence[Any] | None = None) -> str:
     """Run a command; returns its status (e.g. ``UPDATE 2``)."""
     try:
         with links.target(target) as (remote, where):
             return queries.run_command(
-                remote, sql, f"while executing command on {where}",
-                list(params) if params is not None else None,
+                remote, sql, f"while executing command on {where}", parameters.as_text(params),
             )
-    except DblinkError as err:
-        raise _sql_error(err) from None
+    except Exception as exc:  # noqa: BLE001 - the API's boundary
+        raise _sql_error(exc) from None

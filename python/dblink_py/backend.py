@@ -11,7 +11,6 @@ from typing import Any, Iterator
 
 import plpy  # provided by PL/Python inside the backend
 
-from . import styles
 from .errors import ClientGone, DblinkError, Interrupted
 
 # Plans of dblink_py's own fixed statements; a bound that a statement built
@@ -216,6 +215,12 @@ def set_for_transaction(name: str, value: str) -> None:
     )
 
 
+def warning(message: str, *, detail: str | None = None, hint: str | None = None,
+            sqlstate: str | None = None) -> None:
+    kwargs = {k: v for k, v in (("detail", detail), ("hint", hint), ("sqlstate", sqlstate)) if v is not None}
+    plpy.warning(message, **kwargs)
+
+
 def notice(
     message: str,
     *,
@@ -323,7 +328,9 @@ def serve_mapping_request(server_oid: int) -> None:
         request["options"] = rows[0]["options"]
 
 
-REMOTE_NOTICES_SETTING = "dblink_py.remote_notices"
+# dblink_py.remote_notices as the current call read it (links.py), for
+# libpq's notice callback, which must neither run SQL nor raise.
+remote_notices = True
 
 
 def forward_remote_notice(source: str, fields: dict[str, str | None]) -> None:
@@ -333,8 +340,7 @@ def forward_remote_notice(source: str, fields: dict[str, str | None]) -> None:
     inside libpq's notice callback.
     """
     try:
-        (setting,) = optional_settings(REMOTE_NOTICES_SETTING)
-        if setting is not None and setting.strip().lower() in ("off", "false", "0", "no"):
+        if not remote_notices:
             return
         severity = fields.get("severity") or "NOTICE"
         notice(
@@ -345,145 +351,3 @@ def forward_remote_notice(source: str, fields: dict[str, str | None]) -> None:
         )
     except Exception:  # noqa: BLE001 - a notice must never break the call
         return
-
-
-# -- reporting errors to the SQL caller ------------------------------------
-
-# PL/Python reports an exception leaving a function as "<Type>: <message>"
-# (module prefix dropped for builtins); this type makes that "dblink_py: ...".
-# The other diagnostic fields PL/Python reads must exist (as None), or an
-# AttributeError is left pending in the interpreter.
-ReportedError = type(
-    "dblink_py",
-    (plpy.Error,),
-    {
-        "__module__": "builtins",
-        **dict.fromkeys(
-            ("schema_name", "table_name", "column_name", "datatype_name", "constraint_name")
-        ),
-    },
-)
-
-
-def to_sql_exception(err: DblinkError) -> Exception:
-    """`err` as the exception PL/Python turns into a clean SQL error."""
-    exc = ReportedError(err.message)
-    exc.sqlstate = err.sqlstate
-    exc.detail = err.detail
-    exc.hint = err.hint
-    return exc
-
-
-@functools.lru_cache(maxsize=256)
-def _raiser(where: str) -> Any:
-    """A function that raises its argument, whose frame is named `where`.
-
-    Called directly at the SQL boundary, so the traceback PL/Python puts in
-    CONTEXT ends with this frame and shows no helper frames.
-
-    PL/Python puts the Python call stack into the error's CONTEXT, one line
-    per frame and function name; naming the raising frame after dblink's
-    context line (`while executing query on dblink connection named "x"`)
-    makes CONTEXT say where the error happened.
-    """
-
-    def raise_(exc: BaseException) -> None:
-        raise exc
-
-    raise_.__code__ = raise_.__code__.replace(co_name=where)
-    return raise_
-
-
-def as_dblink_error(exc: BaseException) -> DblinkError:
-    """Any exception escaping dblink_py, as an error fit for the SQL caller."""
-    if isinstance(exc, DblinkError):
-        return exc
-    if isinstance(exc, plpy.SPIError):
-        return error_from_spi(exc)
-    return DblinkError(f"internal error in dblink_py: {type(exc).__name__}: {exc}")
-
-
-def sql_function(func: Any) -> Any:
-    """Decorate a SQL-facing function: errors reach SQL as clean reports."""
-
-    @functools.wraps(func)
-    def dblink_py(*args: Any) -> Any:
-        try:
-            return func(*args)
-        except Exception as exc:  # noqa: BLE001 - the SQL boundary
-            err = as_dblink_error(exc)
-        _raiser(err.where or "dblink_py")(to_sql_exception(err))
-
-    return dblink_py
-
-
-def sql_set_function(func: Any) -> Any:
-    """Like sql_function, for set-returning functions whose few rows are
-    computed in full (descriptions, keys, notifications): collected before
-    PL/Python iterates, so any error is reported as itself. Streamed remote
-    rows use sql_rows_function."""
-
-    @functools.wraps(func)
-    def rows(*args: Any) -> list[Any]:
-        return list(func(*args))
-
-    return sql_function(rows)
-
-
-# How much of a result is read before PL/Python is handed the rows: an error
-# that arrives within it is reported with its own message (PL/Python shows
-# later ones as "error fetching next item from iterator"). Bounded, so that
-# memory stays flat.
-READ_AHEAD_ROWS = 10_000
-READ_AHEAD_CHARACTERS = 4 << 20
-
-
-def sql_rows_function(func: Any) -> Any:
-    """Decorate a SQL function that returns remote rows: `func` yields chunks
-    (lists) of record literals; PL/Python gets one C-level iterator over
-    them (no Python frame per row). The first chunks are read before
-    returning, so errors in them are reported as themselves."""
-
-    @functools.wraps(func)
-    def dblink_py(*args: Any) -> Iterator[Any]:
-        styles.discard_pending()
-        try:
-            chunks: Iterator[list[str]] | None = iter(func(*args))
-            ahead: list[list[str]] = []
-            rows = characters = 0
-            for chunk in chunks:
-                ahead.append(chunk)
-                rows += len(chunk)
-                characters += sum(map(len, chunk))
-                if rows >= READ_AHEAD_ROWS or characters >= READ_AHEAD_CHARACTERS:
-                    break
-            else:
-                chunks = None  # all of it
-        except Exception as exc:  # noqa: BLE001 - the SQL boundary
-            err = as_dblink_error(exc)
-        else:
-            rest = ahead if chunks is None else itertools.chain(ahead, _reported(chunks))
-            return itertools.chain.from_iterable(itertools.chain(rest, _after_the_rows()))
-        _raiser(err.where or "dblink_py")(to_sql_exception(err))
-
-    return dblink_py
-
-
-def _reported(chunks: Iterator[list[str]]) -> Iterator[list[str]]:
-    """Chunks of rows; an error raised while PL/Python iterates becomes a clean report."""
-    try:
-        yield from chunks
-    except Exception as exc:  # noqa: BLE001 - the SQL boundary
-        err = as_dblink_error(exc)
-        _raiser(err.where or "dblink_py")(to_sql_exception(err))
-
-
-def _after_the_rows() -> Iterator[list[str]]:
-    """Runs once PL/Python has converted every row: local DateStyle back."""
-    try:
-        styles.restore_pending()
-    except Exception as exc:  # noqa: BLE001 - the SQL boundary
-        err = as_dblink_error(exc)
-        _raiser(err.where or "dblink_py")(to_sql_exception(err))
-    return
-    yield

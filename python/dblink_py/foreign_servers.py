@@ -7,7 +7,8 @@ from typing import Iterable
 from . import backend, security
 from .security import Resolved
 from .errors import InvalidOption, PermissionDenied, UserMappingNotFound
-from .libpq_options import Place, closest, is_valid, quote_value, valid_options
+from .libpq_options import Place, is_valid, quote_value, valid_options
+from .names import closest
 
 
 def _pairs(options: Iterable[str] | None, place: Place) -> list[str]:

@@ -75,25 +75,30 @@ def _timestamp(seconds: float) -> datetime.datetime:
 
 
 def connection_rows(links: list[Link]) -> list[tuple[Any, ...]]:
-    """One row per open connection for dblink_connection_info(); never a password."""
-    found = []
-    for link in links:
-        pgconn = link.remote.pgconn
-        version = pgconn.server_version
-        found.append(
-            (
-                link.name,
-                link.remote.info("host"),
-                int(link.remote.info("port") or 0) or None,
-                link.remote.info("db"),
-                link.remote.info("user"),
-                pgconn.backend_pid or None,
-                link.remote.parameter("server_version") or (str(version) if version else None),
-                TRANSACTION_STATUS_NAMES.get(pgconn.transaction_status, "unknown"),
-                link.remote.query_running,
-                len(link.cursors),
-                _timestamp(link.remote.opened_at).isoformat(),
-                _timestamp(link.last_used_at).isoformat(),
-            )
-        )
-    return found
+    """One row per connection of the session for dblink_connection_info(),
+    the kept ad-hoc ones (dblink_py.reuse_connections) too; never a password."""
+    from . import pool
+
+    rows = [_row(link.remote, link.name, len(link.cursors), link.last_used_at, False) for link in links]
+    rows += [_row(remote, None, 0, used, True) for remote, used in pool.idle()]
+    return rows
+
+
+def _row(remote: Remote, name: str | None, cursors: int, last_used: float, pooled: bool) -> tuple[Any, ...]:
+    pgconn = remote.pgconn
+    version = pgconn.server_version
+    return (
+        name,
+        remote.info("host"),
+        int(remote.info("port") or 0) or None,
+        remote.info("db"),
+        remote.info("user"),
+        pgconn.backend_pid or None,
+        remote.parameter("server_version") or (str(version) if version else None),
+        "idle" if pooled else TRANSACTION_STATUS_NAMES.get(pgconn.transaction_status, "unknown"),
+        False if pooled else remote.query_running,
+        cursors,
+        _timestamp(remote.opened_at).isoformat(),
+        _timestamp(last_used).isoformat(),
+        pooled,
+    )

@@ -55,31 +55,3 @@ def is_valid(option: str, place: Place | None) -> bool:
 
 def valid_options(place: Place | None) -> list[str]:
     return [keyword for keyword, _ in libpq_options() if is_valid(keyword, place)]
-
-
-def closest(option: str, candidates: list[str]) -> str | None:
-    """The candidate nearest to `option` by edit distance, if near enough.
-
-    Follows PostgreSQL 16's hint for mistyped options: at most 4 edits and
-    less than half the length of the longer word.
-    """
-    best: tuple[int, str] | None = None
-    for candidate in candidates:
-        distance = _levenshtein(option, candidate)
-        if distance > 4 or distance > max(len(option), len(candidate)) // 2:
-            continue
-        if best is None or distance < best[0]:
-            best = (distance, candidate)
-    return None if best is None else best[1]
-
-
-def _levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
-            )
-        previous = current
-    return previous[-1]

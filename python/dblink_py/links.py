@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from . import backend, foreign_servers, pool, security
+from . import backend, foreign_servers, pool, security, settings
 from .names import truncate_identifier, truncation_notice
 from .registry import Link, describe, session
 from .remote import Remote
@@ -48,6 +48,7 @@ def open_remote(resolved: Resolved) -> Remote:
 
 def connect(name: str | None, target: str) -> None:
     """dblink_connect: open a connection and keep it under `name`."""
+    read_settings()
     if name is not None:
         name = connection_name(name, warn=True)
         session.check_name_free(name)
@@ -70,8 +71,14 @@ def find_named(name: str) -> Link | None:
     return link
 
 
+def read_settings() -> None:
+    """The settings a call on a connection goes by, checked at its start."""
+    backend.remote_notices = bool(settings.value("dblink_py.remote_notices"))
+
+
 def get(name: str | None) -> Link:
     """An open connection: the named one, or the unnamed one for None."""
+    read_settings()
     if name is not None:
         name = connection_name(name, warn=False)
     link = session.get(name)
@@ -97,6 +104,7 @@ class target:
 
     def __enter__(self) -> tuple[Remote, str]:
         argument = self._argument
+        read_settings()
         link = get(None) if argument is None else find_named(argument)
         if link is not None:
             return link.remote, link.where

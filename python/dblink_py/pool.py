@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from .libpq import ConnStatus, ExecStatus, TransactionStatus
 
 from . import backend
+from . import settings as dblink_settings
 from .errors import DblinkError, Interrupted
 from .remote import Remote
 
-REUSE_SETTING = "dblink_py.reuse_connections"
-IDLE_TIMEOUT_SETTING = "dblink_py.reuse_idle_timeout"
-DEFAULT_IDLE_TIMEOUT = 60.0
 RESET = "DISCARD ALL"
 
 
@@ -40,13 +38,14 @@ _idle: dict[Key, _Idle] = {}
 
 def settings() -> tuple[bool, float]:
     """Whether reuse is on, and the idle timeout in seconds."""
-    reuse, timeout = backend.optional_settings(REUSE_SETTING, IDLE_TIMEOUT_SETTING)
-    on = (reuse or "").strip().lower() in ("on", "true", "yes", "1")
-    try:
-        seconds = float(timeout) if timeout else DEFAULT_IDLE_TIMEOUT
-    except ValueError:
-        seconds = DEFAULT_IDLE_TIMEOUT
-    return on, seconds
+    return (bool(dblink_settings.value("dblink_py.reuse_connections")),
+            float(dblink_settings.value("dblink_py.reuse_idle_timeout")))  # type: ignore[arg-type]
+
+
+def idle() -> list[tuple[Remote, float]]:
+    """The kept connections and when each was given back (wall clock)."""
+    now, wall = time.monotonic(), time.time()
+    return [(entry.remote, wall - (now - entry.since)) for entry in _idle.values()]
 
 
 def close_expired(timeout: float) -> None:

@@ -95,12 +95,17 @@ class _Reader:
                     if _status(batch[-1]) in COPY_STATUSES:
                         remote.refuse_copy(_status(batch[-1]))
                     continue  # read what follows an error; report the first
-                statuses = list(map(_status, batch))
-                if self.statement == self.wanted and statuses.count(SINGLE_TUPLE) == len(batch):
-                    yield self._rows(batch)  # the common case: a batch of rows
-                    continue
+                if self.statement == self.wanted:
+                    # the rows of the last statement: only its end can follow
+                    # them, and only at the end of a batch
+                    if batch[-1].status == SINGLE_TUPLE:
+                        yield self._rows(batch)  # the common case: a batch of rows
+                        continue
+                    if len(batch) > 1:
+                        yield self._rows(batch[:-1])
+                        batch = batch[-1:]
                 try:
-                    yield from self._mixed(batch, statuses)
+                    yield from self._mixed(batch, list(map(_status, batch)))
                 except DblinkError as exc:
                     error = exc
         except GeneratorExit:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from . import backend
-from .backend import sql_function, sql_rows_function, sql_set_function
+from .reporting import boundary, sql_function, sql_rows_function, sql_set_function
 from .errors import RemoteError
 from .registry import session
 
 if TYPE_CHECKING:
     from .queries import Chunk
+
+__all__ = ["boundary"]  # used by every SQL function body: `with f.boundary: return f.<function>(...)`
 
 OK = "OK"
 
@@ -178,6 +180,13 @@ def dblink_connection_info() -> list[tuple]:
     from . import introspection
 
     return introspection.connection_rows(session.all())
+
+
+@sql_set_function
+def dblink_py_settings() -> list[tuple[str, str, str, str, str]]:
+    from . import settings
+
+    return settings.listing()
 
 
 # -- Session information -----------------------------------------------------

@@ -28,17 +28,25 @@ CREATE FUNCTION dblink_column_definitions(text, text)
 RETURNS text LANGUAGE plpython3u STRICT PARALLEL RESTRICTED
 AS $$ from dblink_py import sql_functions as f; return f.dblink_column_definitions(args[0], args[1]) $$;
 
--- One row per open connection of this session (the unnamed one has a NULL name).
+-- One row per open connection of this session (the unnamed one has a NULL
+-- name; `pooled`: an ad-hoc connection kept idle by dblink_py.reuse_connections).
 CREATE FUNCTION dblink_connection_info(
     OUT name text, OUT host text, OUT port int, OUT dbname text, OUT "user" text,
     OUT backend_pid int, OUT server_version text, OUT transaction_status text,
-    OUT busy boolean, OUT open_cursors int, OUT opened_at timestamptz, OUT last_used_at timestamptz)
+    OUT busy boolean, OUT open_cursors int, OUT opened_at timestamptz, OUT last_used_at timestamptz,
+    OUT pooled boolean)
 RETURNS SETOF record LANGUAGE plpython3u PARALLEL RESTRICTED
 AS $$ from dblink_py import sql_functions as f; return f.dblink_connection_info() $$;
 
 CREATE VIEW dblink_connections AS SELECT * FROM dblink_connection_info();
 -- the same as the function: each session sees only its own connections
 GRANT SELECT ON dblink_connections TO PUBLIC;
+
+-- dblink_py's settings (dblink_py.*): value, where it comes from, what it accepts.
+CREATE FUNCTION dblink_py_settings(OUT name text, OUT setting text, OUT source text, OUT accepted text,
+    OUT description text)
+RETURNS SETOF record LANGUAGE plpython3u PARALLEL RESTRICTED
+AS $$ from dblink_py import sql_functions as f; return f.dblink_py_settings() $$;
 
 -- Makes `import dblink_py` work in other PL/Python functions of the session:
 --   plpy.execute("SELECT dblink_py_load()"); import dblink_py
