@@ -442,6 +442,30 @@ def test_fail_on_error_false_gives_the_same_rows_and_notice(pair):
     assert not differences, "\n".join(differences)
 
 
+# Remote errors that point into the query: dblink_error_message shows the line and a caret.
+ERROR_POSITION_CASES = [
+    "SELECT 1 +", "SELECT 1 +;", "SELECT 1 + -- the end\n", "SELECT 1 + /* a /* nested */ comment */ ;",
+    "SELEC 1", "SELECT nosuch", "SELECT 1 FROM nosuch", "\tSELECT x\tFROM nosuch", "SELECT\r\n  1,\r\n  nosuch",
+    "SELECT\n1\n\n, nosuch", "SELECT '\u00fc\u65e5\u672c' || nosuch", "SELECT 'e\u0301' || nosuch",
+    "SELECT " + "1 + " * 30 + "nosuch", "SELECT nosuch, " + "1, " * 40 + "2",
+    "SELECT " + "1, " * 40 + "nosuch" + ", 2" * 30, "SELECT '" + "\u65e5" * 40 + "', nosuch",
+    "WITH x AS (SELECT nosuch) SELECT * FROM x", "VALUES (1), (nosuch)", "SELECT 1::nosuchtype",
+    "SELECT (1", "  -- a leading comment\n  SELECT nosuch", "SELECT 1 WHERE", "SELECT 1 FROM pg_class WHERE",
+]
+
+
+def test_error_messages_point_into_the_query_as_c_dblink_s_do(pair):
+    differences = []
+    for remote_sql in ERROR_POSITION_CASES:
+        query, params = rows_query(remote_sql, "a int")
+        c, py = pair.compare(query, params)
+        c_text, py_text = pair.compare("SELECT dblink_error_message('r')")
+        if (c, c_text) != (py, py_text):
+            differences.append(describe_difference(repr(remote_sql), c, py) +
+                               f"\n    C dblink:  {c_text}\n    dblink_py: {py_text}")
+    assert not differences, "\n".join(differences)
+
+
 def test_through_cursors_and_asynchronous_results(pair, samples):
     differences = []
     for t, s in samples:

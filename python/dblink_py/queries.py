@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Sequence
 
 
 from . import sqltext, styles
+from .wrapping import MULTIBYTE_ENCODINGS, Wrapped, retold
 from .errors import DblinkError, RemoteError, RowTypeMismatch, StatementReturnedRows
 from .libpq import DiagnosticField, ExecStatus, pq
 from .records import LiteralMaker, status_literal
@@ -26,9 +27,6 @@ from .remote import COPY_STATUSES, ERROR_STATUSES, Remote
 # per-chunk work, small enough that memory stays flat.
 CHUNK_ROWS = 1000
 
-ROWS_PREFIX = "SELECT ROW(dblink_py_q.*) FROM ("
-ROWS_SUFFIX = "\n) AS dblink_py_q"
-END_OF_INPUT = "syntax error at end of input"
 
 SINGLE_TUPLE = ExecStatus.SINGLE_TUPLE
 TUPLES_CHUNK = getattr(ExecStatus, "TUPLES_CHUNK", None)
@@ -57,17 +55,12 @@ def literal_chunks(remote: Remote, sql: str, where: str, *,
     """
     shape = sqltext.shape(sql)
     wanted = 0 if params is not None else max(shape.count, 1) - 1
-    wrapped = streaming and shape.plain
-    text = sql
-    if wrapped:
-        start, end = shape.last
-        text = ROWS_PREFIX + sql[start:end] + ROWS_SUFFIX
+    wrapped = Wrapped(sql, *shape.last) if streaming and shape.plain else None
     chunk_rows = (1 if keep_partial else CHUNK_ROWS) if streaming else 0
-    remote.send_query(text, params=params, chunk_rows=chunk_rows)
-    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped), wanted, where,
+    remote.send_query(sql if wrapped is None else wrapped.text, params=params, chunk_rows=chunk_rows)
+    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped is not None), wanted, where,
                      on_command, styles.remote_values(remote))
-    if wrapped:
-        reader.end_of_user_text = len(ROWS_PREFIX) + shape.last[1] - shape.last[0]
+    reader.wrapped = wrapped
     return reader.chunks()
 
 
@@ -84,7 +77,7 @@ class _Reader:
         self.on_command = on_command
         self.statement = 0
         self.styled = False
-        self.end_of_user_text: int | None = None  # wrapped: where our suffix begins
+        self.wrapped: Wrapped | None = None  # the query as the user wrote it, if sent wrapped
 
     def chunks(self) -> Iterator[Chunk]:
         remote = self.remote
@@ -170,11 +163,17 @@ class _Reader:
 
     def _remote_error(self, result: pq.PGresult) -> RemoteError:
         error = self.remote.remote_error(result, self.where)
-        if self.end_of_user_text is not None and error.sqlstate == "42601":
-            position = result.error_field(DiagnosticField.STATEMENT_POSITION)
-            if position is not None and int(position) > self.end_of_user_text:
-                # a query cut short: the parser reached the ")" after it
-                error.message = END_OF_INPUT
+        position = result.error_field(DiagnosticField.STATEMENT_POSITION)
+        wrapped = self.wrapped
+        if wrapped is None or position is None:
+            return error
+        # the error as the user's query would have had it, in dblink_error_message too
+        primary, at = error.message, int(position)
+        original = wrapped.original_error(primary, at, error.sqlstate)
+        if original is not None:
+            wide = self.remote.encoding in MULTIBYTE_ENCODINGS
+            self.remote.retell_error(lambda text: retold(text, wrapped, at, original, primary, wide))
+            error.message = original[0]
         return error
 
 

@@ -129,6 +129,9 @@ class Remote:
         self.notice_source = "unnamed dblink connection"
         # why dblink_py closed this connection itself, if it did
         self.failure: str | None = None
+        # libpq's text of the last error, and how dblink_py tells it instead
+        # (an error in the wrapper of a query: see wrapping.py)
+        self.retold: tuple[str, str] | None = None
         self._conninfo = ""  # what it connected with, for cancelling through a second connection
 
     # -- connecting -------------------------------------------------------
@@ -208,7 +211,15 @@ class Remote:
     def error_message(self) -> str:
         if self.failure is not None:
             return self.failure
-        return libpq_message(self.pgconn.error_message, self.codec)
+        text = (self.pgconn.error_message or b"").decode(self.codec, "replace")
+        if self.retold is not None and self.retold[0] == text:
+            text = self.retold[1]
+        return text.rstrip("\n")
+
+    def retell_error(self, tell: Callable[[str], str]) -> None:
+        """Have error_message tell libpq's text of the error just received as `tell` puts it."""
+        text = (self.pgconn.error_message or b"").decode(self.codec, "replace")
+        self.retold = (text, tell(text))
 
     def decode(self, raw: bytes) -> str:
         return raw.decode(self.codec)
@@ -224,6 +235,7 @@ class Remote:
         they come: in chunks of that many where libpq can (1: one by one),
         else one by one."""
         self.settle()
+        self.retold = None
         encode = self.codec
         try:
             if params is None:
