@@ -7,6 +7,7 @@ import os
 import re
 import select
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -270,3 +271,24 @@ def hba(servers: Servers) -> Iterator[Callable[..., None]]:
 def free_port() -> int:
     """A loopback TCP port nothing listens on."""
     return _free_port()
+
+
+@pytest.fixture
+def extension_files(local_server: Server) -> Iterator[Callable[[str, str], Path]]:
+    """extension_files(file_name, text): write a file into the extension directory of the local
+    provider's private installation (removed after the test); its path."""
+    install = getattr(local_server, "install", None)
+    if install is None:
+        pytest.fail("extension_files needs the local provider's private installation (mark the test not_in_docker)")
+    written: list[Path] = []
+
+    def write(file_name: str, text: str) -> Path:
+        path = install.sharedir / "extension" / file_name
+        assert not path.exists(), f"{path} exists already"
+        path.write_text(text)
+        written.append(path)
+        return path
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)

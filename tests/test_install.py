@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from helpers import error_text, rows, scalar
 
 REPO = Path(__file__).resolve().parent.parent
+VERSION = re.search(r'^__version__ = "(.*)"', (REPO / "python/dblink_py/__init__.py").read_text(), re.M).group(1)
 
 # dblink 1.2's functions: (name, identity arguments, result, strict, parallel)
 FUNCTIONS = [
@@ -127,6 +129,50 @@ def test_make_uninstall_removes_what_make_install_put_down(tmp_path):
     assert any("psycopg" in p.parts for p in installed)
     _make("uninstall", f"DESTDIR={tmp_path}")
     assert _installed_files(tmp_path) == []
+
+
+def _extension_dir(root: Path) -> Path:
+    return root / Path(_pg_config("--sharedir")).relative_to("/") / "extension"
+
+
+def test_make_install_puts_down_this_version_every_update_and_1_2(tmp_path):
+    _make("install", f"DESTDIR={tmp_path}")
+    names = {p.name for p in _extension_dir(tmp_path).iterdir()}
+    assert {"dblink_py.control", f"dblink_py--{VERSION}.sql", "dblink_py--1.2.sql",
+            f"dblink_py--1.2--{VERSION}.sql"} <= names
+    assert not any(name.startswith("dblink.") or name.startswith("dblink--") for name in names)
+
+
+def test_make_install_as_dblink_adds_the_extension_under_the_name_dblink(tmp_path):
+    _make("install", "AS_DBLINK=1", f"DESTDIR={tmp_path}")
+    extension = _extension_dir(tmp_path)
+    control = (extension / "dblink.control").read_text()
+    assert control.startswith("# installed by dblink_py")
+    assert f"default_version = '{VERSION}'" in control
+    assert "CREATE EXTENSION dblink\"" in (extension / f"dblink--{VERSION}.sql").read_text()
+    _make("uninstall", f"DESTDIR={tmp_path}")
+    assert _installed_files(tmp_path) == []
+
+
+def test_make_install_as_dblink_refuses_to_replace_another_dblink(tmp_path):
+    extension = _extension_dir(tmp_path)
+    extension.mkdir(parents=True)
+    (extension / "dblink.control").write_text("comment = 'the C one'\n")
+    proc = subprocess.run(["make", "-s", "-C", str(REPO), "install", "AS_DBLINK=1", f"DESTDIR={tmp_path}"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "exists and is not dblink_py's" in proc.stderr
+    assert (extension / "dblink.control").read_text() == "comment = 'the C one'\n"
+    assert not (extension / "dblink_py.control").exists()
+
+
+def test_make_uninstall_leaves_another_dblink_alone(tmp_path):
+    _make("install", f"DESTDIR={tmp_path}")
+    extension = _extension_dir(tmp_path)
+    (extension / "dblink.control").write_text("comment = 'the C one'\n")
+    (extension / f"dblink--{VERSION}.sql").write_text("-- the C one\n")
+    _make("uninstall", f"DESTDIR={tmp_path}")
+    assert sorted(p.name for p in _installed_files(tmp_path)) == ["dblink--" + VERSION + ".sql", "dblink.control"]
 
 
 def test_install_writes_only_the_extension_dir_and_its_own_python_dirs(tmp_path):

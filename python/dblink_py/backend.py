@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import plpy  # provided by PL/Python inside the backend
 
-from .errors import ClientGone, DblinkError, Interrupted
+from .errors import ClientGone, DblinkError, Interrupted, VersionMismatch
 
 # Plans of dblink_py's own fixed statements; a bound that a statement built
 # per call would meet (builders use query_once).
@@ -263,14 +263,48 @@ def current_user_oid() -> int:
     )[0]["oid"]
 
 
-def extension_schema() -> str:
-    """The (quoted) schema dblink_py lives in; it is relocatable."""
-    return query(
-        "SELECT pg_catalog.quote_ident(n.nspname) AS s"
+EXTENSION_NAMES = ("dblink_py", "dblink")  # the second: the install variant named like C dblink
+
+
+def extension() -> tuple[str, str]:
+    """(quoted schema, version) of this database's dblink_py, whichever name
+    it was installed under; it is relocatable."""
+    rows = query(
+        "SELECT pg_catalog.quote_ident(n.nspname) AS s, e.extversion AS v"
         " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n"
         " ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
-        " WHERE e.extname OPERATOR(pg_catalog.=) 'dblink_py'"
-    )[0]["s"]
+        " JOIN pg_catalog.pg_proc p ON p.pronamespace OPERATOR(pg_catalog.=) n.oid"
+        " AND p.proname OPERATOR(pg_catalog.=) 'dblink_py_read_user_mapping'"
+        " WHERE e.extname OPERATOR(pg_catalog.=) ANY ($1) ORDER BY e.extname DESC LIMIT 1",
+        ("pg_catalog.name[]",), (list(EXTENSION_NAMES),),
+    )
+    if not rows:
+        return "", ""
+    return rows[0]["s"], rows[0]["v"]
+
+
+def extension_schema() -> str:
+    return extension()[0]
+
+
+_version_checked = False
+
+
+def check_version() -> None:
+    """Once per session: the extension's SQL objects are those of this
+    Python package's version (after make install of a new version, a
+    database's objects stay the old ones until ALTER EXTENSION ... UPDATE)."""
+    global _version_checked
+    if _version_checked:
+        return
+    from . import __version__
+
+    installed = extension()[1]
+    if not installed:  # CREATE EXTENSION is running (it calls the FDW validator): not yet
+        return
+    if installed != __version__:
+        raise VersionMismatch(installed, __version__)
+    _version_checked = True
 
 
 def has_server_usage(server_oid: int) -> bool:

@@ -150,6 +150,16 @@ class UnknownColumnType(DblinkError):
         super().__init__(f'the type of remote column "{column}" {problem}: "{type_name}"')
 
 
+class VersionMismatch(DblinkError):
+    sqlstate = "55000"
+
+    def __init__(self, installed: str, package: str) -> None:
+        super().__init__(
+            f"dblink_py's SQL objects in this database are version {installed}, its Python package is version {package}",
+            hint="Update the extension: ALTER EXTENSION dblink_py UPDATE (or the name it was installed under).",
+        )
+
+
 class MissingDependency(DblinkError):
     sqlstate = "58P01"
 

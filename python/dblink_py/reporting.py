@@ -125,6 +125,7 @@ def sql_function(func: Any) -> Any:
     @functools.wraps(func)
     def dblink_py(*args: Any) -> Any:
         try:
+            backend.check_version()
             return func(*args)
         except Exception as exc:  # noqa: BLE001 - the SQL boundary
             err = as_dblink_error(exc)
@@ -165,6 +166,7 @@ def sql_rows_function(func: Any) -> Any:
         styles.discard_pending()
         call_line = sys._getframe(1).f_lineno  # the body's line, for errors met while iterating
         try:
+            backend.check_version()
             chunks: Iterator[list[str]] | None = iter(func(*args))
             ahead: list[list[str]] = []
             rows = characters = 0

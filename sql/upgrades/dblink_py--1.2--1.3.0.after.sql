@@ -1,0 +1,2 @@
+CREATE VIEW dblink_connections AS SELECT * FROM dblink_connection_info();
+GRANT SELECT ON dblink_connections TO PUBLIC;
