@@ -256,6 +256,16 @@ def dblink_build_sql_update(relname: str, attnums: list[int], count: int, src: l
     return builders.build_update(relname, attnums, count, src, tgt)
 
 
+# -- Moving from C dblink --------------------------------------------------------
+
+
+@sql_function
+def dblink_py_adopt_dblink() -> str:
+    from . import migration
+
+    return "\n".join(f"{what}: {done}" for what, done in migration.adopt_dblink())
+
+
 # -- The Python API ----------------------------------------------------------
 
 
