@@ -13,7 +13,7 @@ input function with the same text.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 
 from . import sqltext, styles
@@ -40,7 +40,18 @@ def literal_chunks(remote: Remote, sql: str, where: str, *,
                    params: Sequence[str | None] | None = None,
                    on_command: Callable[[], None] | None = None,
                    streaming: bool = True, keep_partial: bool = False) -> Iterator[Chunk]:
-    """Send `sql` and yield the rows of its last statement as record literals.
+    """Send `sql` and yield the rows of its last statement as record literals
+    (see start_literal_reader)."""
+    return start_literal_reader(remote, sql, where, params=params, on_command=on_command, streaming=streaming,
+                                keep_partial=keep_partial).chunks()
+
+
+def start_literal_reader(remote: Remote, sql: str, where: str, *,
+                         params: Sequence[str | None] | None = None,
+                         on_command: Callable[[], None] | None = None,
+                         streaming: bool = True, keep_partial: bool = False) -> LiteralReader:
+    """Send `sql`; the reader of its results, which turns the rows of its last
+    statement into record literals.
 
     With `streaming`, rows are read as they arrive (memory stays flat);
     otherwise each result arrives whole, as for C dblink's cursors. With
@@ -58,13 +69,13 @@ def literal_chunks(remote: Remote, sql: str, where: str, *,
     wrapped = Wrapped(sql, *shape.last) if streaming and shape.plain else None
     chunk_rows = (1 if keep_partial else CHUNK_ROWS) if streaming else 0
     remote.send_query(sql if wrapped is None else wrapped.text, params=params, chunk_rows=chunk_rows)
-    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped is not None), wanted, where,
-                     on_command, styles.remote_values(remote))
+    reader = LiteralReader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped is not None), wanted,
+                           where, on_command, styles.remote_values(remote))
     reader.wrapped = wrapped
-    return reader.chunks()
+    return reader
 
 
-class _Reader:
+class LiteralReader:
     """The results of one query, turned into chunks of literals."""
 
     def __init__(self, remote: Remote, maker: LiteralMaker, wanted: int, where: str,
@@ -78,36 +89,45 @@ class _Reader:
         self.statement = 0
         self.styled = False
         self.wrapped: Wrapped | None = None  # the query as the user wrote it, if sent wrapped
+        self.error: DblinkError | None = None
 
     def chunks(self) -> Iterator[Chunk]:
         remote = self.remote
-        error: DblinkError | None = None
         try:
             for batch in remote.batches(CHUNK_ROWS):
-                if error is not None:
-                    if _status(batch[-1]) in COPY_STATUSES:
-                        remote.refuse_copy(_status(batch[-1]))
-                    continue  # read what follows an error; report the first
-                if self.statement == self.wanted:
-                    # the rows of the last statement: only its end can follow
-                    # them, and only at the end of a batch
-                    if batch[-1].status == SINGLE_TUPLE:
-                        yield self._rows(batch)  # the common case: a batch of rows
-                        continue
-                    if len(batch) > 1:
-                        yield self._rows(batch[:-1])
-                        batch = batch[-1:]
-                try:
-                    yield from self._mixed(batch, list(map(_status, batch)))
-                except DblinkError as exc:
-                    error = exc
+                yield from self.feed(batch)
         except GeneratorExit:
             # PL/Python gave up on the rows (an error converting one): the
             # rest is read before the connection is used again
             remote.unread = remote.query_running
             raise
-        if error is not None:
-            raise error
+        self.finish()
+
+    def feed(self, batch: list[pq.PGresult]) -> Iterator[Chunk]:
+        """The chunks of literals in one batch of results; an error among them
+        is kept for finish(), and what follows it only read."""
+        if self.error is not None:
+            if _status(batch[-1]) in COPY_STATUSES:
+                self.remote.refuse_copy(_status(batch[-1]))
+            return  # read what follows an error; report the first
+        if self.statement == self.wanted:
+            # the rows of the last statement: only its end can follow
+            # them, and only at the end of a batch
+            if batch[-1].status == SINGLE_TUPLE:
+                yield self._rows(batch)  # the common case: a batch of rows
+                return
+            if len(batch) > 1:
+                yield self._rows(batch[:-1])
+                batch = batch[-1:]
+        try:
+            yield from self._mixed(batch, list(map(_status, batch)))
+        except DblinkError as exc:
+            self.error = exc
+
+    def finish(self) -> None:
+        """At the end of the query: raise the first error it had, if any."""
+        if self.error is not None:
+            raise self.error
 
     def _rows(self, results: list[pq.PGresult]) -> Chunk:
         self._apply_styles()
@@ -185,7 +205,7 @@ def result_chunks(remote: Remote, result: pq.PGresult, where: str) -> Iterator[C
     if status == ExecStatus.COMMAND_OK:
         yield [status_literal(remote.decode(result.command_status or b""))]
         return
-    reader = _Reader(remote, LiteralMaker(remote.codec, remote.encoding, False), 0, where, None,
+    reader = LiteralReader(remote, LiteralMaker(remote.codec, remote.encoding, False), 0, where, None,
                      styles.remote_values(remote))
     yield from reader.result_rows(result)
 
@@ -194,18 +214,36 @@ def run_command(remote: Remote, sql: str, where: str,
                 params: Sequence[str | None] | None = None) -> str:
     """Send `sql` and return the command status of its last statement."""
     remote.send_query(sql, params=params)
-    last: pq.PGresult | None = None
-    error: RemoteError | None = None
-    for result in remote.results():
-        status = result.status
-        if error is None and (status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY):
-            error = remote.remote_error(result, where)
-        last = result
-    if error is not None:
-        raise error
-    if last is None or last.status in (ExecStatus.TUPLES_OK, SINGLE_TUPLE, TUPLES_CHUNK):
-        raise StatementReturnedRows()
-    return remote.decode(last.command_status or b"")
+    status = CommandStatus(remote, where)
+    status.feed(remote.results())
+    return status.finish()
+
+
+class CommandStatus:
+    """The command status of a query's last statement, from its results as they come."""
+
+    def __init__(self, remote: Remote, where: str) -> None:
+        self.remote = remote
+        self.where = where
+        self.last: pq.PGresult | None = None
+        self.error: RemoteError | None = None
+
+    def feed(self, results: Iterable[pq.PGresult]) -> None:
+        for result in results:
+            status = result.status
+            if self.error is None and (status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY):
+                self.error = self.remote.remote_error(result, self.where)
+            elif status in COPY_STATUSES:
+                self.remote.refuse_copy(status)
+            self.last = result
+
+    def finish(self) -> str:
+        if self.error is not None:
+            raise self.error
+        last = self.last
+        if last is None or last.status in (ExecStatus.TUPLES_OK, SINGLE_TUPLE, TUPLES_CHUNK):
+            raise StatementReturnedRows()
+        return self.remote.decode(last.command_status or b"")
 
 
 def run_rows(remote: Remote, sql: str, where: str, *,

@@ -20,13 +20,16 @@ from .errors import (
 )
 from .libpq import ConnStatus, DiagnosticField, ExecStatus, OperationalError, PollingStatus, pq
 from .libpq_options import quote_value
-from .waiting import READ, WRITE, wait_socket, wait_uninterrupted
+from .waiting import READ, WRITE, Steps, run_steps, wait_socket, wait_uninterrupted
 
 # How long cleanup after a local interrupt may take in all: sending the
 # cancel request and discarding what the remote server still sends. An
 # interrupted call must end within a second; a remote that cannot be cleaned
 # up in time is disconnected instead.
 CLEANUP_TIMEOUT = 0.7
+# How many pieces of COPY data may wait in libpq's buffer unsent before
+# sending waits for the remote to read (memory stays bounded).
+COPY_BACKLOG = 8
 # How long dblink_cancel_query waits for the cancel request to be delivered.
 CANCEL_TIMEOUT = 5.0
 
@@ -90,9 +93,9 @@ def with_options(conninfo: str, values: dict[str, str], codec: str) -> str:
     return " ".join([*pairs, *(f"{key}={quote_value(value)}" for key, value in values.items())])
 
 
-def _establish(pgconn: pq.PGconn, wait: Callable[[int, int], bool]) -> bytes | None:
+def _establishing(pgconn: pq.PGconn) -> Steps[bytes | None]:
     """Finish a connection that connect_start began: None once it is made,
-    else libpq's message, or b"" if `wait` said the time is up."""
+    else libpq's message."""
     if pgconn.status == ConnStatus.BAD:
         return pgconn.error_message or b"connection failed"
     while True:
@@ -101,8 +104,13 @@ def _establish(pgconn: pq.PGconn, wait: Callable[[int, int], bool]) -> bytes | N
             return None
         if status == PollingStatus.FAILED:
             return pgconn.error_message or b"connection failed"
-        if not wait(pgconn.socket, READ if status == PollingStatus.READING else WRITE):
-            return b""
+        yield pgconn.socket, READ if status == PollingStatus.READING else WRITE
+
+
+def connect_deadline(conninfo: str) -> float | None:
+    """When connecting with `conninfo` must give up (its connect_timeout)."""
+    timeout = _connect_timeout(conninfo)
+    return None if timeout is None else time.monotonic() + timeout
 
 
 # libpq 17 cancels without blocking (PQcancelCreate); before, only PQcancel,
@@ -133,33 +141,39 @@ class Remote:
         # (an error in the wrapper of a query: see wrapping.py)
         self.retold: tuple[str, str] | None = None
         self._conninfo = ""  # what it connected with, for cancelling through a second connection
+        self._backlog = 0  # pieces of COPY data not yet sent in full (put_copy)
 
     # -- connecting -------------------------------------------------------
 
     @classmethod
-    def connect(
-        cls,
-        conninfo: str,
-        *,
-        client_encoding: str,
-        codec: str,
-        check_interrupts: Callable[[], None],
-    ) -> "Remote":
-        """Connect without blocking the backend; honour connect_timeout."""
+    def connecting(cls, conninfo: str, *, client_encoding: str, codec: str,
+                   check_interrupts: Callable[[], None]) -> Steps["Remote"]:
+        """Connect without blocking, as a step machine (waiting.py)."""
         conninfo_with_encoding = with_options(conninfo, {"client_encoding": client_encoding}, codec)
-        timeout = _connect_timeout(conninfo)
-        deadline = None if timeout is None else time.monotonic() + timeout
         pgconn = pq.PGconn.connect_start(conninfo_with_encoding.encode(codec, "replace"))
         try:
-            failure = _establish(pgconn, lambda fd, events: wait_socket(fd, events, check_interrupts, deadline))
+            failure = yield from _establishing(pgconn)
             if failure is not None:
-                raise CouldNotEstablishConnection(libpq_message(failure, codec) if failure else "timeout expired")
+                raise CouldNotEstablishConnection(libpq_message(failure, codec))
             pgconn.nonblocking = 1
-        except BaseException:
+        except BaseException:  # also GeneratorExit: given up (time out, interrupt)
             pgconn.finish()
             raise
         remote = cls(pgconn, codec, client_encoding, check_interrupts)
         remote._conninfo = conninfo_with_encoding
+        return remote
+
+    @classmethod
+    def connect(cls, conninfo: str, *, client_encoding: str, codec: str,
+                check_interrupts: Callable[[], None]) -> "Remote":
+        """Connect without blocking the backend; honour connect_timeout."""
+        deadline = connect_deadline(conninfo)
+        finished, remote = run_steps(
+            cls.connecting(conninfo, client_encoding=client_encoding, codec=codec, check_interrupts=check_interrupts),
+            lambda fd, events: wait_socket(fd, events, check_interrupts, deadline))
+        if not finished:
+            raise CouldNotEstablishConnection("timeout expired")
+        assert remote is not None
         return remote
 
     def close(self) -> None:
@@ -365,6 +379,87 @@ class Remote:
             self._wait(READ)
             self._consume()
 
+    # -- COPY (dblink_copy_to, dblink_copy_from) -------------------------------
+
+    def start_copy(self, sql: str, expected: ExecStatus) -> pq.PGresult | None:
+        """Send a COPY statement: None once the remote is in COPY (`expected`),
+        else its first result (an error); the results after it follow."""
+        self.send_query(sql)
+        pgconn = self.pgconn
+        while pgconn.is_busy():
+            self._wait(READ)
+            self._consume()
+        result = pgconn.get_result()
+        return None if result is not None and result.status == expected else result
+
+    def put_copy(self, data: bytes) -> bool:
+        """Send data of a COPY FROM STDIN; False once the remote has ended the
+        COPY (its error: see end_copy). Sending goes on while the remote
+        reads: the caller waits only when COPY_BACKLOG pieces are still
+        unsent."""
+        pgconn = self.pgconn
+        try:
+            while not pgconn.put_copy_data(data):
+                self._wait(WRITE)
+                self._consume()
+            if pgconn.flush():
+                self._backlog += 1
+                if self._backlog >= COPY_BACKLOG:
+                    self._flush()
+                    self._backlog = 0
+            else:
+                self._backlog = 0
+            self._consume()  # an error the remote sent meanwhile ends the COPY
+        except OperationalError:
+            return False
+        return True
+
+    def end_copy(self, failure: str | None = None) -> None:
+        """End a COPY FROM STDIN (with `failure`: abort it); its status and
+        errors follow as results."""
+        try:
+            self.pgconn.put_copy_end(None if failure is None else failure.encode(self.codec, "replace"))
+            self._flush()
+        except OperationalError:
+            pass  # the remote ended it already
+
+    def copy_lines(self, size: int) -> Iterator[list[bytes]]:
+        """The lines of a COPY TO STDOUT, in lists of up to `size`, as they
+        arrive; its command status and errors follow as results."""
+        pgconn = self.pgconn
+        get = pgconn.get_copy_data
+        batch: list[bytes] = []
+        while True:
+            count, data = get(1)
+            if count > 0:
+                batch.append(data)
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+            elif count == 0:
+                if batch:
+                    yield batch
+                    batch = []
+                self._wait(READ)
+                self._consume()
+            else:
+                break
+        if batch:
+            yield batch
+
+    def take_ready(self, size: int) -> list[pq.PGresult] | None:
+        """Up to `size` of the results that have arrived complete, without
+        waiting ([] if none yet); None once the query is complete."""
+        self._consume()
+        pgconn = self.pgconn
+        batch: list[pq.PGresult] = []
+        while len(batch) < size and not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                return batch or None
+            batch.append(result)
+        return batch
+
     def is_busy(self) -> bool:
         """Whether a result is still on its way (reads what has arrived)."""
         self.settle()
@@ -421,33 +516,35 @@ class Remote:
 
     def cancel(self, timeout: float = CANCEL_TIMEOUT) -> str | None:
         """Ask the remote server to cancel the running query; error text or None."""
+        deadline = time.monotonic() + timeout
+        finished, failure = run_steps(self.cancelling(), lambda fd, events: wait_uninterrupted(fd, events, deadline))
+        return failure if finished else "timeout expired"
+
+    def cancelling(self) -> Steps[str | None]:
+        """Cancel the running query, as a step machine: error text or None."""
         if not CANCEL_CONNECTIONS_AVAILABLE:
-            return self._cancel_through_a_connection(timeout)
+            return (yield from self._cancelling_through_a_connection())
         try:
             cancel = self.pgconn.cancel_conn()
         except OperationalError as exc:
             return str(exc)
         try:
             cancel.start()
-            deadline = time.monotonic() + timeout
             while True:
                 status = cancel.poll()
                 if status == PollingStatus.OK:
                     return None
                 if status == PollingStatus.FAILED:
                     return libpq_message(cancel.error_message, self.codec)
-                events = READ if status == PollingStatus.READING else WRITE
-                if not wait_uninterrupted(cancel.socket, events, deadline):
-                    return "timeout expired"
+                yield cancel.socket, READ if status == PollingStatus.READING else WRITE
         except OperationalError as exc:
             return str(exc)
         finally:
             cancel.finish()
 
-    def _cancel_through_a_connection(self, timeout: float) -> str | None:
+    def _cancelling_through_a_connection(self) -> Steps[str | None]:
         """Cancel as pg_cancel_backend() on a second connection to the same
-        server, made without blocking, all within `timeout` (libpq < 17)."""
-        deadline = time.monotonic() + timeout
+        server, made without blocking (libpq < 17)."""
         pgconn = self.pgconn
         values = {"host": self.info("host") or "", "port": self.info("port") or ""}
         hostaddr = pgconn.hostaddr.decode() if pgconn.hostaddr else ""
@@ -456,17 +553,15 @@ class Remote:
         conninfo = with_options(self._conninfo, values, self.codec)
         helper = pq.PGconn.connect_start(conninfo.encode(self.codec, "replace"))
         try:
-            failure = _establish(helper, lambda fd, events: wait_uninterrupted(fd, events, deadline))
+            failure = yield from _establishing(helper)
             if failure is not None:
-                return libpq_message(failure, self.codec) if failure else "timeout expired"
+                return libpq_message(failure, self.codec)
             helper.nonblocking = 1
             helper.send_query(b"SELECT pg_catalog.pg_cancel_backend(%d)" % pgconn.backend_pid)
             while helper.flush():
-                if not wait_uninterrupted(helper.socket, WRITE, deadline):
-                    return "timeout expired"
+                yield helper.socket, WRITE
             while helper.is_busy():
-                if not wait_uninterrupted(helper.socket, READ, deadline):
-                    return "timeout expired"
+                yield helper.socket, READ
                 helper.consume_input()
             result = helper.get_result()
             if result is None or result.status != ExecStatus.TUPLES_OK:
@@ -483,24 +578,40 @@ class Remote:
         If the remote side does not settle in time, the connection is closed
         rather than left in a state where the next command would fail.
         """
+        deadline = time.monotonic() + CLEANUP_TIMEOUT
+        finished, _ = run_steps(self.abandoning(), lambda fd, events: wait_uninterrupted(fd, events, deadline))
+        if not finished:
+            self.give_up()
+
+    def abandoning(self) -> Steps[None]:
+        """Cancel the running query and discard its results, as a step machine."""
         pgconn = self.pgconn
         if pgconn.status != ConnStatus.OK:
             return
-        deadline = time.monotonic() + CLEANUP_TIMEOUT
-        self.cancel(timeout=CLEANUP_TIMEOUT)
+        yield from self.cancelling()
         try:
             while True:
                 while pgconn.is_busy():
-                    if not wait_uninterrupted(pgconn.socket, READ, deadline):
-                        self.close_broken(
-                            "connection closed: the remote server did not answer the cancel request in time"
-                        )
-                        return
+                    yield pgconn.socket, READ
                     pgconn.consume_input()
-                if pgconn.get_result() is None:
+                result = pgconn.get_result()
+                if result is None:
                     return
+                if result.status == ExecStatus.COPY_OUT:  # until the cancelled COPY ends
+                    while (count := pgconn.get_copy_data(1)[0]) >= 0:
+                        if count == 0:
+                            yield pgconn.socket, READ
+                            pgconn.consume_input()
+                elif result.status == ExecStatus.COPY_IN:
+                    pgconn.put_copy_end(b"dblink_py: cancelled")
+                    while pgconn.flush():
+                        yield pgconn.socket, WRITE
         except OperationalError:
             return
+
+    def give_up(self) -> None:
+        """Close a connection whose query could not be cancelled in time."""
+        self.close_broken("connection closed: the remote server did not answer the cancel request in time")
 
     def looks_alive(self) -> bool:
         """For an idle connection: nothing has arrived that says the server
