@@ -292,3 +292,18 @@ def extension_files(local_server: Server) -> Iterator[Callable[[str, str], Path]
     yield write
     for path in written:
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def remotes(servers: Servers, server_provider: ServerProvider) -> list[Server]:
+    """Three servers set up like remote (remote and two more), for calls that use several."""
+    return [servers.remote, *server_provider.more_remotes(2)]
+
+
+@pytest.fixture
+def remote_admins(remotes: list[Server]) -> Iterator[list[AdminConnection]]:
+    """A superuser connection to remote_db on each of `remotes`."""
+    conns = [AdminConnection(server.dsn()) for server in remotes]
+    yield conns
+    for conn in conns:
+        conn.close()

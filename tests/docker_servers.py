@@ -51,7 +51,7 @@ from servers import (
     SERVER_OS_USER,
     LocalServer,
     Servers,
-    create_test_databases,
+    create_test_databases, create_remote_database,
     end_session,
     running_as_root,
     stop_each,
@@ -307,6 +307,23 @@ class DockerProvider:
 
     def extension_problem(self) -> str | None:
         return self._install_problem
+
+    def more_remotes(self, count: int) -> list[DockerServer]:
+        """Further servers set up like remote, each its own cluster and postmaster
+        in the remote's container (a container per server would copy the image
+        each time)."""
+        assert len(self.servers) >= 2, "start() first"
+        remote = self.servers[1]
+        while len(self.servers) < 2 + count:
+            extra = DockerServer(f"remote{len(self.servers)}", remote.install, REMOTE_DB, REMOTE_HBA,
+                                 password=secrets.token_urlsafe(16),
+                                 settings={"password_encryption": "scram-sha-256"}, container=remote.container)
+            extra.ids = remote.ids
+            self.servers.append(extra)
+            extra.init()
+            extra.start()
+            create_remote_database(extra)
+        return list(self.servers[2:2 + count])
 
     def stop(self) -> None:
         """Stop the servers, remove the containers and the directory (kept with DBLINK_PY_KEEP=1);

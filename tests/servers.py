@@ -106,6 +106,11 @@ class ServerProvider(Protocol):
         """Why dblink_py cannot be created on the local server, or None if it can."""
         ...
 
+    def more_remotes(self, count: int) -> list[Server]:
+        """`count` further servers set up like remote (remote_db, scram-sha-256, a
+        password of their own), started on first request and kept for the session."""
+        ...
+
 
 def provider_from_env() -> ServerProvider:
     """The provider DBLINK_PY_SERVERS names (default: local)."""
@@ -457,6 +462,18 @@ class LocalProvider:
     def extension_problem(self) -> str | None:
         return self._install_problem
 
+    def more_remotes(self, count: int) -> list[Server]:
+        assert self.servers, "start() first"
+        install = self.servers[0].install
+        while len(self.servers) < 2 + count:
+            extra = LocalServer(f"remote{len(self.servers)}", install, REMOTE_DB, REMOTE_HBA,
+                                password=secrets.token_urlsafe(16), settings={"password_encryption": "scram-sha-256"})
+            self.servers.append(extra)
+            extra.init()
+            extra.start()
+            create_remote_database(extra)
+        return list(self.servers[2:2 + count])
+
     def stop(self) -> None:
         """Stop the servers and remove the copy (kept with DBLINK_PY_KEEP=1); safe to repeat."""
         errors = stop_each(self.servers)
@@ -497,6 +514,11 @@ def create_test_databases(local: LocalServer, remote: LocalServer) -> None:
     """The tests' databases on a fresh pair, and the remote superuser's password."""
     with local.admin() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(LOCAL_DB)))
+    create_remote_database(remote)
+
+
+def create_remote_database(remote: LocalServer) -> None:
+    """remote_db and the superuser's password on a server set up like remote."""
     with remote.admin() as conn:
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
             sql.Identifier(remote.superuser), sql.Literal(remote.password)))

@@ -256,6 +256,51 @@ def dblink_build_sql_update(relname: str, attnums: list[int], count: int, src: l
     return builders.build_update(relname, attnums, count, src, tgt)
 
 
+# -- Fan-out ---------------------------------------------------------------------
+
+
+@sql_rows_function
+def dblink_fanout(targets: list[str | None], sql: str, fail_on_error: bool = True) -> Iterator[Chunk]:
+    from . import fanout
+
+    return fanout.fanout_chunks(targets, sql, fail_on_error)
+
+
+@sql_set_function
+def dblink_fanout_exec(targets: list[str | None], sql: str, fail_on_error: bool = True) -> list[tuple[str, str]]:
+    from . import fanout
+
+    return fanout.fanout_exec(targets, sql, fail_on_error)
+
+
+# -- Bulk copy -------------------------------------------------------------------
+
+
+@sql_function
+def dblink_copy_to(target: str | None, remote_table: str | None, local_query: str | None,
+                   columns: list[str | None] | None) -> int | None:
+    from . import copying
+
+    if target is None or remote_table is None or local_query is None:
+        return None  # as if STRICT; a NULL column list means every column
+    return copying.copy_to(target, remote_table, local_query, columns)
+
+
+@sql_function
+def dblink_copy_from(target: str | None, remote_query: str | None, local_table: str | None,
+                     columns: list[str | None] | None) -> int | None:
+    from . import copying
+
+    if target is None or remote_query is None or local_table is None:
+        return None  # as if STRICT; a NULL column list means every column
+    return copying.copy_from(target, remote_query, local_table, columns)
+
+
+def dblink_py_record_rows(literals: list[str]) -> list[str]:
+    """Each literal becomes a row of the caller's column definition list (record_in)."""
+    return literals
+
+
 # -- Moving from C dblink --------------------------------------------------------
 
 
