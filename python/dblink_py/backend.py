@@ -53,6 +53,35 @@ def query_once(sql: str) -> Any:
         raise error_from_spi(exc) from None
 
 
+def plan_once(sql: str, types: list[str]) -> Any:
+    """A plan for a local statement built for one call (not kept)."""
+    try:
+        return plpy.prepare(sql, types)
+    except plpy.SPIError as exc:
+        raise error_from_spi(exc) from None
+
+
+def run_plan(plan: Any, values: list[Any]) -> Any:
+    try:
+        return plpy.execute(plan, values)
+    except plpy.SPIError as exc:
+        raise error_from_spi(exc) from None
+
+
+def rows_of(sql: str, batch: int) -> Iterator[Any]:
+    """The rows of a local query, fetched `batch` at a time through a cursor
+    (memory stays flat); each batch a sequence of dicts."""
+    try:
+        cursor = plpy.cursor(sql)
+        while True:
+            rows = cursor.fetch(batch)
+            if not rows:
+                return
+            yield rows
+    except plpy.SPIError as exc:
+        raise error_from_spi(exc) from None
+
+
 def error_from_spi(exc: Exception) -> DblinkError:
     sqlstate = getattr(exc, "sqlstate", None) or "XX000"
     message = exc.args[0] if exc.args else str(exc)

@@ -68,6 +68,10 @@ class LiteralMaker:
             count,
         )
 
+    def from_columns(self, columns: list[Column], count: int) -> list[str]:
+        """Literals of `count` rows given column by column (bytes, None for NULL)."""
+        return self._assemble(columns, count)
+
     def _assemble(self, columns: list[Column], count: int) -> list[str]:
         nulls = False
         for index, column in enumerate(columns):
