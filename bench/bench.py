@@ -34,6 +34,14 @@ Scenarios (full run; --quick divides the sizes by 10):
   adhoc   1,000 dblink('<connection string>', ...) calls, each connecting.
   cursor  1,000,000 rows through dblink_open / dblink_fetch(10,000) /
           dblink_close, one statement per call.
+  fanout  dblink_fanout over 4 named connections: each running
+          pg_sleep(1) (against 4 dblink() calls one after the other), and
+          each returning 250,000 of the bulk rows (against one dblink() of
+          1,000,000 rows, C dblink and dblink_py).
+  copy    dblink_copy_to of 1,000,000 local rows (id int, t text, arr
+          text[]) into a remote table, against C dblink's fastest way
+          (dblink_exec of 1,000-row INSERTs) and psql's \copy piping the same
+          rows between the two servers.
   first   a fresh backend's first calls, dblink_connect and one dblink()
           on that connection, not warmed up (20 backends each), and the
           backend's RSS (VmRSS) after them.
@@ -73,9 +81,11 @@ from servers import REMOTE_DB, LocalProvider, LocalServer, clean_client_env  # n
 RESULTS = REPO / "bench" / "results"
 MB = 1024 * 1024
 
-C, PY, FLOOR, REUSE = "c", "py", "floor", "py_reuse"
-DATABASES = {C: "bench_c", PY: "bench_py", FLOOR: "bench_py", REUSE: "bench_py"}
-LABELS = {C: "C dblink", PY: "dblink_py", FLOOR: "PL/Python floor", REUSE: "dblink_py, reuse on"}
+C, PY, FLOOR, REUSE, PY_SINGLE, PSQL = "c", "py", "floor", "py_reuse", "py_single", "psql"
+DATABASES = {C: "bench_c", PY: "bench_py", FLOOR: "bench_py", REUSE: "bench_py", PY_SINGLE: "bench_py",
+             PSQL: "bench_py"}
+LABELS = {C: "C dblink", PY: "dblink_py", FLOOR: "PL/Python floor", REUSE: "dblink_py, reuse on",
+          PY_SINGLE: "dblink_py dblink()", PSQL: "psql \\copy pipe"}
 # With dblink_py.reuse_connections = on, ad-hoc calls are to be this many
 # times faster than C dblink's.
 REUSE_SPEEDUP_TARGET = 5.0
@@ -145,7 +155,11 @@ $$
 """
 
 # Targets of the issue: dblink_py time / C dblink time, same run.
-TARGETS = {"bulk": 2.3, "mixed": 1.8, "arrays": 1.8, "point": 1.5, "adhoc": 1.3, "cursor": 1.8, "first": 3.0}
+TARGETS = {"bulk": 2.3, "mixed": 1.8, "arrays": 1.8, "point": 1.5, "adhoc": 1.3, "cursor": 1.8, "first": 3.0,
+           "fanout_sleep": 1.3, "fanout_rows": 1.3, "copy": 1.5}
+FANOUT = 4  # connections of the fan-out scenarios
+FANOUT_SLEEP_TARGET_S = 1.3  # 4 queries of 1 s each, at once
+COPY_SPEEDUP_TARGET = 5.0  # dblink_copy_to against C dblink's batched INSERTs
 FLOOR_TARGET = 1.25  # bulk dblink_py time / floor time
 MEMORY_GROWTH_TARGET_MB = 64  # dblink_py peak RSS, larger bulk size minus smaller
 
@@ -158,16 +172,19 @@ class Sizes:
     adhoc: int
     cursor: int
     batch: int
+    fanout: int  # rows of the fan-out scenario, all connections together
+    copy: int
 
     def tables(self) -> list[int]:
-        return sorted({*self.bulk, self.cursor})
+        return sorted({*self.bulk, self.cursor, self.fanout})
 
 
 FULL = Sizes(bulk=(1_000_000, 5_000_000), wide=1_000_000, point=10_000, adhoc=1_000, cursor=1_000_000,
-             batch=10_000)
-QUICK = Sizes(bulk=(100_000, 500_000), wide=100_000, point=1_000, adhoc=100, cursor=100_000, batch=10_000)
+             batch=10_000, fanout=1_000_000, copy=1_000_000)
+QUICK = Sizes(bulk=(100_000, 500_000), wide=100_000, point=1_000, adhoc=100, cursor=100_000, batch=10_000,
+              fanout=100_000, copy=100_000)
 
-SCENARIOS = ("bulk", "mixed", "arrays", "point", "adhoc", "cursor", "first")
+SCENARIOS = ("bulk", "mixed", "arrays", "point", "adhoc", "cursor", "fanout", "copy", "first")
 FIRST_CALLS = 20  # fresh backends for the first-call scenario
 FIRST_TARGETS = {"ms": 30.0, "rss_mb": 30.0}  # dblink_py's first call, and its backend's RSS after it
 
@@ -243,9 +260,16 @@ class Bench:
                 conn.execute(sql.SQL("CREATE TABLE {} AS " + query.format(n=self.sizes.wide)).format(
                     sql.Identifier(name)))
                 conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(name)))
+            conn.execute("CREATE TABLE bench_copy_target (id int, t text, arr text[])")
         with self.local.admin() as conn:
             for db in sorted(set(DATABASES.values())):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+        for db in sorted(set(DATABASES.values())):
+            with self.local.admin(db) as conn:  # the rows copied to the remote
+                log(f"local {db}: generating bench_copy_source ({self.sizes.copy:,} rows)")
+                conn.execute("CREATE TABLE bench_copy_source AS " + ROW_SQL.format(n=self.sizes.copy))
+                conn.execute("ALTER TABLE bench_copy_source ADD PRIMARY KEY (id)")
+                conn.execute("VACUUM ANALYZE bench_copy_source")
         with self.local.admin(DATABASES[C]) as conn:
             conn.execute("CREATE EXTENSION dblink")
             lang = conn.execute("SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
@@ -368,8 +392,116 @@ class Bench:
         return self.timed(variant, body, n)
 
 
-def scalar(conn: psycopg.Connection, statement: Any) -> Any:
-    row = conn.execute(statement).fetchone()
+    # -- beyond dblink ------------------------------------------------------
+
+    def fanout_sessions(self, conn: psycopg.Connection) -> list[str]:
+        """Named connections f1..f4 to the remote, each knowing its part of the rows."""
+        names = [f"f{i}" for i in range(1, FANOUT + 1)]
+        for part, name in enumerate(names):
+            conn.execute("SELECT dblink_connect(%s, %s)", [name, self.connstr])
+            conn.execute("SELECT dblink_exec(%s, %s)", [name, f"SET bench.part = {part}"])
+        return names
+
+    def fanout_sleep(self, variant: str) -> Sample:
+        """C: four dblink() calls of pg_sleep(1), one after the other; dblink_py: one fan-out."""
+        query = "SELECT pg_sleep(1)::text"
+
+        def body(conn: psycopg.Connection) -> int:
+            if variant == C:
+                return sum(scalar(conn, f"SELECT count(*) FROM dblink('{name}', '{query}') AS t(s text)")
+                           for name in names)
+            return scalar(conn, f"SELECT count(*) FROM dblink_fanout(%s, '{query}') AS t(conn text, s text)",
+                          [names])
+
+        with self.session(variant, named=False) as (conn, _pid):
+            names = self.fanout_sessions(conn)
+            started = time.perf_counter()
+            count = body(conn)
+            seconds = time.perf_counter() - started
+        if count != FANOUT:
+            raise RuntimeError(f"{LABELS[variant]}: {count} rows, expected {FANOUT}")
+        return Sample(seconds, 0.0, 0.0)
+
+    def fanout_rows(self, variant: str) -> Sample:
+        """dblink_py: a fan-out of FANOUT x (n / FANOUT) rows; C and PY_SINGLE: one dblink() of n rows."""
+        n = self.sizes.fanout
+        if variant == PY:
+            part = (f"SELECT id, t, arr FROM {table_name(n)}"
+                    f" WHERE mod(id, {FANOUT}) = current_setting(''bench.part'')::int")
+            statement = f"SELECT count(*) FROM dblink_fanout(%s, '{part}') AS t(conn text, id int, t text, arr text[])"
+        else:
+            statement = f"SELECT count(*) FROM dblink('c', 'SELECT id, t, arr FROM {table_name(n)}') AS {COLUMNS}"
+        session_variant = PY if variant == PY_SINGLE else variant
+        with self.session(session_variant) as (conn, pid):
+            names = self.fanout_sessions(conn) if variant == PY else None
+            base = memory_of(pid)["VmHWM"]
+            started = time.perf_counter()
+            count = scalar(conn, statement) if names is None else scalar(conn, statement, [names])
+            seconds = time.perf_counter() - started
+            peak = memory_of(pid)["VmHWM"]
+        if count != n:
+            raise RuntimeError(f"{LABELS[variant]}: {count} rows, expected {n}")
+        return Sample(seconds, peak, base)
+
+    def copy(self, variant: str) -> Sample:
+        """The local rows into the remote table: C dblink's INSERTs of 1,000 rows, dblink_copy_to, or psql."""
+        n = self.sizes.copy
+        with self.remote.admin(REMOTE_DB) as admin:
+            admin.execute("TRUNCATE bench_copy_target")
+        if variant == PSQL:
+            seconds = self.psql_copy()
+            count = n
+        else:
+            with self.session(variant) as (conn, _pid):
+                started = time.perf_counter()
+                if variant == C:
+                    conn.execute(C_BATCHED_INSERTS.format(n=n))
+                else:
+                    conn.execute("SELECT dblink_copy_to('c', 'bench_copy_target', 'SELECT * FROM bench_copy_source')")
+                seconds = time.perf_counter() - started
+        with self.remote.admin(REMOTE_DB) as admin:
+            count = scalar(admin, "SELECT count(*) FROM bench_copy_target")
+        if count != n:
+            raise RuntimeError(f"{LABELS[variant]}: {count} rows, expected {n}")
+        return Sample(seconds, 0.0, 0.0)
+
+    def psql_copy(self) -> float:
+        """psql's \\copy out of the local table piped into psql's \\copy into the remote one."""
+        psql = str(Path(self.local.install.bindir) / "psql")
+        out = [psql, "-X", "-q", "-d", self.local.dsn(DATABASES[PY], via_socket=True),
+               "-c", "\\copy bench_copy_source TO STDOUT"]
+        into = [psql, "-X", "-q", "-d", self.connstr, "-c", "\\copy bench_copy_target FROM STDIN"]
+        started = time.perf_counter()
+        reader = subprocess.Popen(out, stdout=subprocess.PIPE)
+        writer = subprocess.run(into, stdin=reader.stdout, capture_output=True, text=True)
+        assert reader.stdout is not None
+        reader.stdout.close()
+        reader.wait()
+        seconds = time.perf_counter() - started
+        if reader.returncode or writer.returncode:
+            raise RuntimeError(f"psql \\copy pipe failed: {writer.stderr}")
+        return seconds
+
+
+# C dblink's fastest way to move rows: one dblink_exec per 1,000-row INSERT.
+C_BATCHED_INSERTS = """
+DO $$
+DECLARE
+    batch int;
+    values_ text;
+BEGIN
+    FOR batch IN 0 .. ({n} - 1) / 1000 LOOP
+        SELECT string_agg(format('(%s,%L,%L)', id, t, arr), ',') INTO values_
+        FROM bench_copy_source WHERE id > batch * 1000 AND id <= (batch + 1) * 1000;
+        PERFORM dblink_exec('c', 'INSERT INTO bench_copy_target VALUES ' || values_);
+    END LOOP;
+END
+$$
+"""
+
+
+def scalar(conn: psycopg.Connection, statement: Any, params: Any = None) -> Any:
+    row = conn.execute(statement, params).fetchone()
     assert row is not None
     return row[0]
 
@@ -406,10 +538,10 @@ class Result:
             "samples": {v: [s.as_json() for s in ss] for v, ss in self.samples.items()},
             "median_seconds": {v: round(self.median(v), 4) for v in self.samples},  # type: ignore[arg-type]
             "median_peak_rss_mb": {v: round(self.median_peak(v), 1) for v in self.samples},  # type: ignore[arg-type]
-            "ratio_py_c": rounded(self.ratio()),
-            "target_py_c": TARGETS[self.scenario],
-            "ok": ok(self.ratio(), TARGETS[self.scenario]),
         }
+        if self.scenario not in BEYOND[1:]:  # those compare otherwise: see report_beyond
+            out.update(ratio_py_c=rounded(self.ratio()), target_py_c=TARGETS[self.scenario],
+                       ok=ok(self.ratio(), TARGETS[self.scenario]))
         if FLOOR in self.samples:
             out["ratio_py_floor"] = rounded(self.ratio(FLOOR))
             out["ratio_floor_c"] = rounded(floor_c(self))
@@ -447,6 +579,11 @@ def run_scenarios(bench: Bench, wanted: list[str], reps: int) -> list[Result]:
         plan.append((Result("adhoc", sizes.adhoc), [C, PY, REUSE], bench.adhoc))
     if "cursor" in wanted:
         plan.append((Result("cursor", sizes.cursor), [C, PY], bench.cursor))
+    if "fanout" in wanted:
+        plan.append((Result("fanout_sleep", FANOUT), [C, PY], bench.fanout_sleep))
+        plan.append((Result("fanout_rows", sizes.fanout), [C, PY_SINGLE, PY], bench.fanout_rows))
+    if "copy" in wanted:
+        plan.append((Result("copy", sizes.copy), [C, PSQL, PY], bench.copy))
     first_reps = {}
     if "first" in wanted:
         plan.append((Result("first", 1), [C, PY], bench.first))
@@ -483,12 +620,43 @@ def render_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+BEYOND = ("first", "fanout_sleep", "fanout_rows", "copy")  # reported on their own
+
+
+def report_beyond(results: list[Result]) -> list[str]:
+    """The fan-out and copy scenarios: their own comparisons and targets."""
+    rows = []
+    for r in results:
+        py = r.median(PY)
+        if r.scenario == "fanout_sleep" and py is not None:
+            rows.append([f"fan-out {FANOUT} x pg_sleep(1)", f"{LABELS[C]}, one call after the other",
+                         fmt_seconds(r.median(C)), fmt_seconds(py), "-",
+                         f"<= {FANOUT_SLEEP_TARGET_S} s", verdict(py <= FANOUT_SLEEP_TARGET_S)])
+        elif r.scenario == "fanout_rows" and py is not None:
+            for other in (C, PY_SINGLE):
+                ratio = py / r.median(other)  # type: ignore[operator]
+                rows.append([f"fan-out {FANOUT} x {human(r.size // FANOUT)} rows", f"{LABELS[other]} of {human(r.size)}",
+                             fmt_seconds(r.median(other)), fmt_seconds(py), fmt_ratio(ratio),
+                             f"<= {TARGETS['fanout_rows']}", verdict(ratio <= TARGETS["fanout_rows"])])
+        elif r.scenario == "copy" and py is not None:
+            c, psql = r.median(C), r.median(PSQL)
+            rows.append([f"dblink_copy_to {human(r.size)}", f"{LABELS[C]}, INSERTs of 1,000 rows", fmt_seconds(c),
+                         fmt_seconds(py), f"{c / py:.1f}x faster", f">= {COPY_SPEEDUP_TARGET:g}x faster",  # type: ignore[operator]
+                         verdict(c / py >= COPY_SPEEDUP_TARGET)])  # type: ignore[operator]
+            rows.append([f"dblink_copy_to {human(r.size)}", LABELS[PSQL], fmt_seconds(psql), fmt_seconds(py),
+                         fmt_ratio(py / psql), f"<= {TARGETS['copy']}", verdict(py / psql <= TARGETS["copy"])])  # type: ignore[operator]
+    if not rows:
+        return []
+    return ["", "Beyond dblink: fan-out and bulk copy (median; ratio = dblink_py / the other)",
+            render_table(["scenario", "against", "other", "dblink_py", "ratio", "target", ""], rows)]
+
+
 def report(results: list[Result], reps: int) -> tuple[str, dict[str, Any]]:
     """The text tables, and the memory verdict for the JSON."""
     out = []
     rows = []
     for r in results:
-        if r.scenario == "first":
+        if r.scenario in BEYOND:
             continue
         rows.append([r.name, fmt_seconds(r.median(C)), fmt_seconds(r.median(PY)), fmt_ratio(r.ratio()),
                      f"<= {TARGETS[r.scenario]}", verdict(ok(r.ratio(), TARGETS[r.scenario]))])
@@ -507,6 +675,8 @@ def report(results: list[Result], reps: int) -> tuple[str, dict[str, Any]]:
         out.append("PL/Python floor. bulk: the same rows yielded by a bare PL/Python SRF, no network;"
                    " point: a bare PL/Python SRF doing one blocking psycopg.pq round trip per call")
         out.append(render_table(["scenario", "floor", "floor/C", "dblink_py/floor", "target", ""], rows))
+
+    out += report_beyond(results)
 
     memory: dict[str, Any] = {}
     if bulk:
