@@ -36,8 +36,9 @@ Scenarios (full run; --quick divides the sizes by 10):
           dblink_close, one statement per call.
   fanout  dblink_fanout over 4 named connections: each running
           pg_sleep(1) (against 4 dblink() calls one after the other), and
-          each returning 250,000 of the bulk rows (against one dblink() of
-          1,000,000 rows, C dblink and dblink_py).
+          each returning its own 250,000 of the bulk rows (a table of its
+          own, through its search_path), against one dblink() of the
+          1,000,000 rows, C dblink and dblink_py.
   copy    dblink_copy_to of 1,000,000 local rows (id int, t text, arr
           text[]) into a remote table, against C dblink's fastest way
           (dblink_exec of 1,000-row INSERTs) and psql's \copy piping the same
@@ -261,6 +262,11 @@ class Bench:
                     sql.Identifier(name)))
                 conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(name)))
             conn.execute("CREATE TABLE bench_copy_target (id int, t text, arr text[])")
+            for part in range(FANOUT):  # a quarter of the fan-out rows each, found through search_path
+                conn.execute(f"CREATE SCHEMA bench_part{part}")
+                conn.execute(f"CREATE TABLE bench_part{part}.fanout_rows AS SELECT * FROM {table_name(self.sizes.fanout)}"
+                             f" WHERE mod(id, {FANOUT}) = {part}")
+                conn.execute(f"VACUUM ANALYZE bench_part{part}.fanout_rows")
         with self.local.admin() as conn:
             for db in sorted(set(DATABASES.values())):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
@@ -395,11 +401,12 @@ class Bench:
     # -- beyond dblink ------------------------------------------------------
 
     def fanout_sessions(self, conn: psycopg.Connection) -> list[str]:
-        """Named connections f1..f4 to the remote, each knowing its part of the rows."""
+        """Named connections f1..f4 to the remote, each finding its own quarter
+        of the rows as table fanout_rows (its search_path)."""
         names = [f"f{i}" for i in range(1, FANOUT + 1)]
         for part, name in enumerate(names):
             conn.execute("SELECT dblink_connect(%s, %s)", [name, self.connstr])
-            conn.execute("SELECT dblink_exec(%s, %s)", [name, f"SET bench.part = {part}"])
+            conn.execute("SELECT dblink_exec(%s, %s)", [name, f"SET search_path = bench_part{part}"])
         return names
 
     def fanout_sleep(self, variant: str) -> Sample:
@@ -426,9 +433,8 @@ class Bench:
         """dblink_py: a fan-out of FANOUT x (n / FANOUT) rows; C and PY_SINGLE: one dblink() of n rows."""
         n = self.sizes.fanout
         if variant == PY:
-            part = (f"SELECT id, t, arr FROM {table_name(n)}"
-                    f" WHERE mod(id, {FANOUT}) = current_setting(''bench.part'')::int")
-            statement = f"SELECT count(*) FROM dblink_fanout(%s, '{part}') AS t(conn text, id int, t text, arr text[])"
+            statement = ("SELECT count(*) FROM dblink_fanout(%s, 'SELECT id, t, arr FROM fanout_rows')"
+                         " AS t(conn text, id int, t text, arr text[])")
         else:
             statement = f"SELECT count(*) FROM dblink('c', 'SELECT id, t, arr FROM {table_name(n)}') AS {COLUMNS}"
         session_variant = PY if variant == PY_SINGLE else variant

@@ -449,16 +449,15 @@ class Remote:
 
     def take_ready(self, size: int) -> list[pq.PGresult] | None:
         """Up to `size` of the results that have arrived complete, without
-        waiting ([] if none yet); None once the query is complete."""
+        waiting ([] if none yet); None once the query is complete. (The same
+        C-level loop as batches.)"""
         self._consume()
         pgconn = self.pgconn
-        batch: list[pq.PGresult] = []
-        while len(batch) < size and not pgconn.is_busy():
-            result = pgconn.get_result()
-            if result is None:
-                return batch or None
-            batch.append(result)
-        return batch
+        ready = zip(takewhile(not_, map(_is_busy, repeat(pgconn))), starmap(pgconn.get_result, repeat(_NO_ARGUMENTS)))
+        batch = list(islice(takewhile(_not_none, map(_second, ready)), size))
+        if batch:
+            return batch
+        return [] if pgconn.is_busy() else None
 
     def is_busy(self) -> bool:
         """Whether a result is still on its way (reads what has arrived)."""

@@ -13,6 +13,7 @@ value, where it comes from and what it accepts, from the start of a session
 from __future__ import annotations
 
 import ctypes
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -180,6 +181,23 @@ def warn_about_unknown() -> None:
             )
 
 
+@functools.lru_cache(maxsize=1)
+def _guc_functions() -> tuple[Callable[..., object], Callable[[], int] | None]:
+    """The server's get_guc_variables, and on PostgreSQL 15 GetNumConfigOptions
+    (16 and later return the count through an argument), looked up once."""
+    from . import backend
+
+    postgres = ctypes.CDLL(None)
+    get = postgres.get_guc_variables
+    get.restype = ctypes.POINTER(ctypes.c_void_p)
+    if backend.server_version_num() < 160000:
+        count = postgres.GetNumConfigOptions
+        count.restype = ctypes.c_int
+        return get, count
+    get.argtypes = (ctypes.POINTER(ctypes.c_int),)
+    return get, None
+
+
 def _placeholder_names() -> list[str]:
     """The names of the server's settings (placeholders included), read from
     its table of them; [] when it has not grown since the last look.
@@ -189,22 +207,14 @@ def _placeholder_names() -> list[str]:
     the setting's name. PostgreSQL 15 counts them with
     GetNumConfigOptions(); 16 and later hand out a sorted copy.
     """
-    from . import backend
-
-    postgres = ctypes.CDLL(None)
-    entries = ctypes.POINTER(ctypes.c_void_p)
-    if backend.server_version_num() < 160000:
-        count = postgres.GetNumConfigOptions()
+    get, count_options = _guc_functions()
+    if count_options is not None:
+        count = count_options()
         if count == _seen_count[0]:
             return []
-        get = postgres.get_guc_variables
-        get.restype = entries
         table = get()
     else:
         number = ctypes.c_int(0)
-        get = postgres.get_guc_variables
-        get.restype = entries
-        get.argtypes = (ctypes.POINTER(ctypes.c_int),)
         table = get(ctypes.byref(number))
         count = number.value
         if count == _seen_count[0]:
