@@ -3,9 +3,11 @@
 Starts a throwaway pair of PostgreSQL servers with the test harness's
 LocalProvider (a private copy of this machine's PostgreSQL installation with
 dblink_py `make install`ed into it; a local server with dblink_py and a
-password-protected remote server, both on 127.0.0.1), then runs the
-dblink_connect example of PostgreSQL's dblink documentation through psql
-against the local server. Everything is stopped and removed at the end, also
+password-protected remote server, both on 127.0.0.1), then runs examples of
+PostgreSQL's dblink documentation through psql against the local server:
+named, unnamed and ad-hoc connections, dblink_exec, cursors, asynchronous
+queries, fail_on_error and dblink_error_message, a foreign server with a
+user mapping used by a non-superuser, and two views beyond dblink. Everything is stopped and removed at the end, also
 on Ctrl-C. DBLINK_PY_KEEP=1 keeps the directory (the servers are stopped).
 """
 
@@ -117,6 +119,37 @@ SELECT dblink_disconnect();
 """
 
 
+def more_examples_sql(remote: Server) -> str:
+    connstr = lit(remote.dsn())
+    return f"""\
+\\echo '-- ad hoc: a connection string instead of a name, for this call only'
+SELECT * FROM dblink({connstr}, 'SELECT f1, f2 FROM foo ORDER BY f1') AS t(a int, b text);
+SELECT dblink_connect('myconn', {connstr});
+\\echo
+\\echo '-- a cursor: dblink_open, dblink_fetch, dblink_close'
+SELECT dblink_open('myconn', 'foo_cursor', 'SELECT * FROM foo ORDER BY f1');
+SELECT * FROM dblink_fetch('myconn', 'foo_cursor', 2) AS t(a int, b text, c text[]);
+SELECT * FROM dblink_fetch('myconn', 'foo_cursor', 2) AS t(a int, b text, c text[]);
+SELECT dblink_close('myconn', 'foo_cursor');
+\\echo
+\\echo '-- asynchronous: dblink_send_query, dblink_is_busy, dblink_get_result'
+SELECT dblink_send_query('myconn', 'SELECT f1, pg_sleep(0.2)::text FROM foo WHERE f1 < 2 ORDER BY f1');
+SELECT dblink_is_busy('myconn');
+SELECT * FROM dblink_get_result('myconn') AS t(a int, slept text);
+SELECT * FROM dblink_get_result('myconn') AS t(a int, slept text);
+\\echo
+\\echo '-- errors: fail_on_error => false gives a NOTICE, and dblink_error_message the text'
+SELECT * FROM dblink('myconn', 'SELECT * FROM no_such_table', false) AS t(a int);
+SELECT dblink_error_message('myconn');
+SELECT dblink_exec('myconn', 'INSERT INTO no_such_table VALUES (1)', false);
+\\echo
+\\echo '-- beyond dblink: this session''s connections, and dblink_py''s settings'
+SELECT name, busy, open_cursors FROM dblink_connections;
+SELECT name, setting FROM dblink_py_settings();
+SELECT dblink_disconnect('myconn');
+"""
+
+
 def remote_role_sql() -> str:
     return f"""\
 CREATE USER {FDW_USER} WITH PASSWORD {lit(FDW_PASSWORD)};
@@ -161,6 +194,8 @@ def run_demo(provider: LocalProvider, want_psql: bool) -> int:
     psql.script(remote, "On the remote: the table of the example", remote_setup_sql())
     psql.script(local, "On the local server: CREATE EXTENSION, then dblink_connect's example",
                 connect_example_sql(remote))
+    psql.script(local, "On the local server: ad-hoc connections, cursors, asynchronous queries, errors",
+                more_examples_sql(remote))
 
     psql.script(remote, "On the remote: a role with a password, for the foreign-server example",
                 remote_role_sql())
