@@ -195,6 +195,7 @@ def test_another_number_of_columns_is_an_error(linked):
 def test_null_arguments_give_null(linked):
     assert scalar(linked, "SELECT dblink_copy_to('r', NULL, 'SELECT 1')") is None
     assert scalar(linked, "SELECT dblink_copy_from(NULL, 'SELECT 1', 'copy_target')") is None
+    assert scalar(linked, "SELECT dblink_copy_to('r', 'copy_target', 'SELECT 1', NULL)") is None
 
 
 def test_a_null_column_name_is_an_error(linked):

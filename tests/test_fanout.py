@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -164,46 +165,33 @@ def test_a_server_that_never_answers_the_connection_is_a_notice_after_connect_ti
 
 
 @pytest.mark.not_in_docker("stops one of the servers, which the Docker provider shares with the others")
-def test_a_server_killed_mid_stream_is_an_error_that_names_it(shards, remotes):
-    victim = remotes[2]
-
-    def kill() -> None:
-        time.sleep(1)
-        victim._pg_ctl_ok("stop", "-m", "immediate")
-
-    killer = threading.Thread(target=kill)
+@contextlib.contextmanager
+def _stopped_after(server, seconds: float):
+    """Stop `server` (immediate shutdown) `seconds` into the block; start it again after."""
+    killer = threading.Timer(seconds, server._pg_ctl_ok, ["stop", "-m", "immediate"])
     killer.start()
     try:
-        with pytest.raises(psycopg.Error) as info:
-            _fanout(shards, "SELECT g, pg_sleep(0.01)::text FROM generate_series(1, 400) g", "g int, s text")
-        killer.join()
-        assert info.value.sqlstate == "08006"
-        assert 'dblink connection named "s3"' in info.value.diag.context
+        yield
     finally:
         killer.join()
-        victim._pg_ctl_ok("start")  # on the same port
+        server._pg_ctl_ok("start")  # on the same port
+
+
+def test_a_server_killed_mid_stream_is_an_error_that_names_it(shards, remotes):
+    with _stopped_after(remotes[2], 1), pytest.raises(psycopg.Error) as info:
+        _fanout(shards, "SELECT g, pg_sleep(0.01)::text FROM generate_series(1, 400) g", "g int, s text")
+    assert info.value.sqlstate == "08006"
+    assert 'dblink connection named "s3"' in info.value.diag.context
 
 
 @pytest.mark.not_in_docker("stops one of the servers, which the Docker provider shares with the others")
 def test_without_fail_on_error_a_server_killed_mid_stream_leaves_the_others_rows(shards, remotes):
-    victim = remotes[2]
-
-    def kill() -> None:
-        time.sleep(1)
-        victim._pg_ctl_ok("stop", "-m", "immediate")
-
-    killer = threading.Thread(target=kill)
-    killer.start()
-    try:
+    with _stopped_after(remotes[2], 1):
         found = _fanout(shards, "SELECT g, pg_sleep(0.005)::text FROM generate_series(1, 400) g", "g int, s text",
                         fail_on_error=False)
-        killer.join()
-        assert [g for conn, g, _ in found if conn == "s1"] == list(range(1, 401))
-        assert [g for conn, g, _ in found if conn == "s2"] == list(range(1, 401))
-        assert any(n.sqlstate == "08006" and 'named "s3"' in (n.message_detail or "") for n in shards.notices)
-    finally:
-        killer.join()
-        victim._pg_ctl_ok("start")  # on the same port
+    assert [g for conn, g, _ in found if conn == "s1"] == list(range(1, 401))
+    assert [g for conn, g, _ in found if conn == "s2"] == list(range(1, 401))
+    assert any(n.sqlstate == "08006" and 'named "s3"' in (n.message_detail or "") for n in shards.notices)
 
 
 def test_a_null_element_is_an_error(shards):

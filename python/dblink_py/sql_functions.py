@@ -277,22 +277,16 @@ def dblink_fanout_exec(targets: list[str | None], sql: str, fail_on_error: bool 
 
 
 @sql_function
-def dblink_copy_to(target: str | None, remote_table: str | None, local_query: str | None,
-                   columns: list[str | None] | None) -> int | None:
+def dblink_copy_to(target: str, remote_table: str, local_query: str, columns: list[str | None] | None) -> int:
     from . import copying
 
-    if target is None or remote_table is None or local_query is None:
-        return None  # as if STRICT; a NULL column list means every column
     return copying.copy_to(target, remote_table, local_query, columns)
 
 
 @sql_function
-def dblink_copy_from(target: str | None, remote_query: str | None, local_table: str | None,
-                     columns: list[str | None] | None) -> int | None:
+def dblink_copy_from(target: str, remote_query: str, local_table: str, columns: list[str | None] | None) -> int:
     from . import copying
 
-    if target is None or remote_query is None or local_table is None:
-        return None  # as if STRICT; a NULL column list means every column
     return copying.copy_from(target, remote_query, local_table, columns)
 
 

@@ -52,23 +52,29 @@ def wait_socket(
     raises when the backend must stop; callers clean up the remote side and
     let that error propagate.
     """
+    return bool(_poll(_poller(fd, events).poll, check_interrupts, deadline))
+
+
+def _poll(poll: Callable[[float], list[tuple[int, int]]], check_interrupts: InterruptCheck,
+          deadline: float | None) -> list[tuple[int, int]]:
+    """poll() until something is ready (what is), or [] once `deadline` passed;
+    interrupts checked at least every POLL_INTERVAL."""
     global _last_check
-    poller = _poller(fd, events)
     while True:
         timeout = POLL_INTERVAL
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return False
+                return []
             timeout = min(timeout, remaining)
-        ready = poller.poll(timeout * 1000.0)
+        ready = poll(timeout * 1000.0)
         now = time.monotonic()
         if not ready or now - _last_check >= POLL_INTERVAL:
             if check_interrupts is not _no_check:
                 _last_check = now
             check_interrupts()
         if ready:
-            return True
+            return ready
 
 
 def wait_uninterrupted(fd: int, events: int, deadline: float) -> bool:
@@ -96,25 +102,11 @@ def run_steps(steps: Steps[T], wait: Callable[[int, int], bool]) -> tuple[bool, 
 def wait_any(waits: Sequence[Wait], check_interrupts: InterruptCheck, deadline: float | None = None) -> list[int]:
     """Block until one of `waits` is ready: the indexes of the ready ones, []
     if `deadline` passed first. Interrupts are checked as in wait_socket."""
-    global _last_check
     poller = select.poll()
     for fd, events in waits:
         poller.register(fd, events | select.POLLERR | select.POLLHUP)
-    while True:
-        timeout = POLL_INTERVAL
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return []
-            timeout = min(timeout, remaining)
-        ready = {fd for fd, _ in poller.poll(timeout * 1000.0)}
-        now = time.monotonic()
-        if not ready or now - _last_check >= POLL_INTERVAL:
-            if check_interrupts is not _no_check:
-                _last_check = now
-            check_interrupts()
-        if ready:
-            return [index for index, (fd, _) in enumerate(waits) if fd in ready]
+    ready = {fd for fd, _ in _poll(poller.poll, check_interrupts, deadline)}
+    return [index for index, (fd, _) in enumerate(waits) if fd in ready]
 
 
 TIMED_OUT = object()  # run_together's result for a machine whose deadline passed
