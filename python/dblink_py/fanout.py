@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterator
 
-from . import backend, foreign_servers, links, pool, security, styles
-from .errors import CouldNotEstablishConnection, DblinkError, Interrupted, RemoteError
+from . import backend, links, pool, security, styles
+from .errors import CouldNotEstablishConnection, DblinkError, Interrupted
 from .libpq import OperationalError, pq
 from .queries import CHUNK_ROWS, Chunk, CommandStatus, start_literal_reader
 from .registry import Link
@@ -63,13 +63,10 @@ def _members(targets: list[str | None]) -> tuple[list[Member], list[tuple[Member
             member.remote = link.remote
             members.append(member)
             continue
-        server = links.connection_name(target, warn=False)
-        resolved = foreign_servers.connection_string(server)
-        if resolved is not None:
+        resolved, server = links.resolve_target_and_server(target)
+        if server is not None:
             member = Member(server, f'dblink connection to foreign server "{server}"')
         else:
-            options = security.option_names(target)
-            resolved = security.Resolved(security.without_server_certificate(target, options), options)
             label = _label(target)
             member = Member(label, f'dblink connection to "{label}"')
         security.check_before_connect(resolved)
@@ -98,16 +95,14 @@ def _connect(to_connect: list[tuple[Member, security.Resolved]], fail_on_error: 
     failed: list[Member] = []
     outcomes = run_together(machines, deadlines, backend.check_interrupts)
     first_error: DblinkError | None = None
+    for (member, _resolved, key), outcome in zip(waiting, outcomes):
+        if isinstance(outcome, Remote):
+            _adopt(member, outcome, key)  # released by Fanout.close, whatever happens next
     for (member, resolved, key), outcome in zip(waiting, outcomes):
         if outcome is TIMED_OUT:
             outcome = CouldNotEstablishConnection("timeout expired")
         if isinstance(outcome, Remote):
-            try:
-                security.check_after_connect(outcome, resolved.conninfo)
-            except BaseException:
-                outcome.close()
-                raise
-            _adopt(member, outcome, key)
+            security.check_after_connect(outcome, resolved.conninfo)
             continue
         if not isinstance(outcome, DblinkError):
             raise outcome

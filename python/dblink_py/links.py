@@ -23,12 +23,17 @@ def connection_name(name: str, *, warn: bool) -> str:
 def resolve_target(target: str) -> Resolved:
     """The connection string a dblink_connect / ad-hoc argument stands for:
     a foreign server's (with the user mapping), else the text itself."""
+    return resolve_target_and_server(target)[0]
+
+
+def resolve_target_and_server(target: str) -> tuple[Resolved, str | None]:
+    """resolve_target, and the foreign server's name if `target` is one."""
     server = connection_name(target, warn=False)
     found = foreign_servers.connection_string(server)
     if found is None:
         options = security.option_names(target)
-        return Resolved(security.without_server_certificate(target, options), options)
-    return found
+        return Resolved(security.without_server_certificate(target, options), options), None
+    return found, server
 
 
 def open_remote(resolved: Resolved) -> Remote:
