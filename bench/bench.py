@@ -781,14 +781,15 @@ def profile(bench: Bench, stamp: str, native: bool) -> dict[str, Any]:
     return out
 
 
-def record(bench: Bench, statement: str, variant: str, base: Path, pyspy: str | None, perf: str | None,
-           native: bool) -> dict[str, Any]:
+def record(bench: Bench, statement: str | sql.Composable, variant: str, base: Path, pyspy: str | None,
+           perf: str | None, native: bool) -> dict[str, Any]:
     """Run one statement in a new session of `variant` under py-spy and/or perf."""
     speedscope = base.with_suffix(".speedscope.json")
     perf_data = base.with_suffix(".perf.data")
-    entry: dict[str, Any] = {"statement": statement}
     with bench.session(variant) as (conn, pid):
-        log(f"profile: backend {pid}: {statement}")
+        # as text for the JSON file (the point statement is a psycopg Composed)
+        entry: dict[str, Any] = {"statement": statement if isinstance(statement, str) else statement.as_string(conn)}
+        log(f"profile: backend {pid}: {entry['statement']}")
         spy = recorder = None
         if pyspy:
             argv = [pyspy, "record", "--pid", str(pid), "--rate", str(PY_SPY_RATE), "--format", "speedscope",
