@@ -186,6 +186,22 @@ def test_copy_from_takes_one_remote_query(linked):
     assert error_text(info.value) == "dblink_copy_from takes exactly one remote query"
 
 
+def test_a_local_query_s_syntax_error_is_told_in_its_own_words(linked):
+    with pytest.raises(psycopg.Error) as info:
+        linked.execute("SELECT dblink_copy_to('r', 'copy_target', 'copy_source')")
+    assert info.value.sqlstate == "42601"
+    assert error_text(info.value) == 'syntax error at or near "copy_source"'
+
+
+def test_a_local_query_that_cannot_be_a_subquery_is_refused_as_such(linked):
+    with pytest.raises(psycopg.Error) as info:
+        linked.execute("SELECT dblink_copy_to('r', 'copy_target',"
+                       " 'INSERT INTO copy_source (id) VALUES (9) RETURNING *')")
+    assert info.value.sqlstate == "42601"
+    assert error_text(info.value) == "the local query of dblink_copy_to must be one that can be read as a subquery"
+    assert scalar(linked, "SELECT count(*) FROM copy_source WHERE id = 9") == 0
+
+
 def test_another_number_of_columns_is_an_error(linked):
     with pytest.raises(psycopg.Error) as info:
         linked.execute("SELECT dblink_copy_from('r', 'SELECT 1, 2', 'copy_target', ARRAY['id'])")
