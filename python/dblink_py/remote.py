@@ -316,14 +316,31 @@ class Remote:
             self.abandon_query()
             raise
 
+    def _read_more(self) -> None:
+        """Wait (interruptibly) until the remote sends more, and read it."""
+        self._wait(READ)
+        self._consume()
+
+    def _complete_result(self) -> pq.PGresult | None:
+        """libpq's next result once it has arrived whole (None: the query is complete)."""
+        pgconn = self.pgconn
+        while pgconn.is_busy():
+            self._read_more()
+        return pgconn.get_result()
+
+    def _ready_results(self, size: int) -> list[pq.PGresult]:
+        """Up to `size` of the results libpq holds complete, in one C-level
+        loop (PQisBusy before each PQgetResult, so nothing blocks); short when
+        libpq needs more input or at the query's end (the final NULL is not
+        included)."""
+        pgconn = self.pgconn
+        ready = zip(takewhile(not_, map(_is_busy, repeat(pgconn))), starmap(pgconn.get_result, repeat(_NO_ARGUMENTS)))
+        return list(islice(takewhile(_not_none, map(_second, ready)), size))
+
     def next_result(self) -> pq.PGresult | None:
         """The next result of the running query, None when it is complete."""
         self.settle()
-        pgconn = self.pgconn
-        while pgconn.is_busy():
-            self._wait(READ)
-            self._consume()
-        result = pgconn.get_result()
+        result = self._complete_result()
         if result is not None and result.status in COPY_STATUSES:
             self.refuse_copy(result.status)
         return result
@@ -336,8 +353,7 @@ class Remote:
             while True:
                 size, _data = pgconn.get_copy_data(1)
                 if size == 0:
-                    self._wait(READ)
-                    self._consume()
+                    self._read_more()
                 elif size < 0:
                     break
         elif status == ExecStatus.COPY_IN:
@@ -357,27 +373,20 @@ class Remote:
 
     def batches(self, size: int) -> Iterator[list[pq.PGresult]]:
         """The results of the running query in lists of up to `size`, as they
-        arrive: every result that libpq holds complete is taken in one
-        C-level loop (PQisBusy before each PQgetResult, so nothing blocks),
-        then the wait for more is interruptible.
-
-        A batch stops short when libpq needs more input (it is busy) or at
-        the end of the query (the final NULL, which is not included). A COPY
+        arrive: every result that libpq holds complete is taken at once
+        (`_ready_results`), then the wait for more is interruptible. A COPY
         result repeats until the COPY is ended: see `refuse_copy`.
         """
         pgconn = self.pgconn
-        take = pgconn.get_result
         while True:
-            ready = zip(takewhile(not_, map(_is_busy, repeat(pgconn))), starmap(take, repeat(_NO_ARGUMENTS)))
-            batch = list(islice(takewhile(_not_none, map(_second, ready)), size))
+            batch = self._ready_results(size)
             if batch:
                 yield batch
                 if len(batch) == size:
                     continue
             if not pgconn.is_busy():
                 return  # the batch ended at the final NULL
-            self._wait(READ)
-            self._consume()
+            self._read_more()
 
     # -- COPY (dblink_copy_to, dblink_copy_from) -------------------------------
 
@@ -385,11 +394,7 @@ class Remote:
         """Send a COPY statement: None once the remote is in COPY (`expected`),
         else its first result (an error); the results after it follow."""
         self.send_query(sql)
-        pgconn = self.pgconn
-        while pgconn.is_busy():
-            self._wait(READ)
-            self._consume()
-        result = pgconn.get_result()
+        result = self._complete_result()
         return None if result is not None and result.status == expected else result
 
     def put_copy(self, data: bytes) -> bool:
@@ -440,8 +445,7 @@ class Remote:
                 if batch:
                     yield batch
                     batch = []
-                self._wait(READ)
-                self._consume()
+                self._read_more()
             else:
                 break
         if batch:
@@ -449,15 +453,12 @@ class Remote:
 
     def take_ready(self, size: int) -> list[pq.PGresult] | None:
         """Up to `size` of the results that have arrived complete, without
-        waiting ([] if none yet); None once the query is complete. (The same
-        C-level loop as batches.)"""
+        waiting ([] if none yet); None once the query is complete."""
         self._consume()
-        pgconn = self.pgconn
-        ready = zip(takewhile(not_, map(_is_busy, repeat(pgconn))), starmap(pgconn.get_result, repeat(_NO_ARGUMENTS)))
-        batch = list(islice(takewhile(_not_none, map(_second, ready)), size))
+        batch = self._ready_results(size)
         if batch:
             return batch
-        return [] if pgconn.is_busy() else None
+        return [] if self.pgconn.is_busy() else None
 
     def is_busy(self) -> bool:
         """Whether a result is still on its way (reads what has arrived)."""
