@@ -82,16 +82,16 @@ def _connect(to_connect: list[tuple[Member, security.Resolved]], fail_on_error: 
     user = backend.current_user() if reuse else ""
     machines, deadlines, waiting = [], [], []
     for member, resolved in to_connect:
-        key = (resolved.conninfo, user)
-        kept = pool.take(key) if reuse else None
+        key = (resolved.conninfo, user) if reuse else None  # where the pool keeps it
+        kept = pool.take(key) if key is not None else None
         if kept is not None:
+            _adopt(member, kept, key)  # released by Fanout.close, whatever happens next
             security.check_after_connect(kept, resolved.conninfo)
-            _adopt(member, kept, key if reuse else None)
             continue
         machines.append(Remote.connecting(resolved.conninfo, client_encoding=backend.database_encoding(),
                                           codec=backend.python_codec(), check_interrupts=backend.check_interrupts))
         deadlines.append(connect_deadline(resolved.conninfo))
-        waiting.append((member, resolved, key if reuse else None))
+        waiting.append((member, resolved, key))
     failed: list[Member] = []
     outcomes = run_together(machines, deadlines, backend.check_interrupts)
     first_error: DblinkError | None = None
