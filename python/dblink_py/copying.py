@@ -104,16 +104,18 @@ def _csv_lines_query(local_query: str) -> str:
     """`local_query` with each row as one CSV line (bytea) of its values' text
     (each type's output function, as COPY writes them; NULL as nothing, text
     quoted)."""
-    backend.plan_once(local_query, [])  # its own errors first, in its own words (not the wrapper's)
     try:
         described = backend.query_once(f"SELECT * FROM ({local_query}\n) AS dblink_py_src LIMIT 0")
     except DblinkError as exc:
         if exc.sqlstate != "42601":
             raise
+        described = None
+    if described is None:  # a syntax error: the query's own, in its own words, not the wrapper's
+        backend.plan_once(local_query, [])
         raise DblinkError(
             "the local query of dblink_copy_to must be one that can be read as a subquery", sqlstate="42601",
             hint="Use SELECT, VALUES, TABLE or WITH ... SELECT; for rows of INSERT ... RETURNING,"
-                 " copy from a table they were stored in.") from None
+                 " copy from a table they were stored in.")
     oids = list(described.coltypes())
     if not oids:
         raise DblinkError("the local query returns no columns", sqlstate="42601")
