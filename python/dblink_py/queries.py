@@ -15,13 +15,12 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Callable, Iterable, Iterator, Sequence
 
-
 from . import sqltext, styles
-from .wrapping import MULTIBYTE_ENCODINGS, Wrapped, retold
 from .errors import DblinkError, RemoteError, RowTypeMismatch, StatementReturnedRows
 from .libpq import DiagnosticField, ExecStatus, pq
 from .records import LiteralMaker, status_literal
 from .remote import COPY_STATUSES, ERROR_STATUSES, Remote
+from .wrapping import MULTIBYTE_ENCODINGS, Wrapped, retold
 
 # Rows per chunk of literals handed to PL/Python: big enough to amortise the
 # per-chunk work, small enough that memory stays flat.
@@ -31,6 +30,9 @@ CHUNK_ROWS = 1000
 SINGLE_TUPLE = ExecStatus.SINGLE_TUPLE
 TUPLES_CHUNK = getattr(ExecStatus, "TUPLES_CHUNK", None)
 END_STATUSES = frozenset({ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK})
+# What fails a statement: an error, or an empty query (which C dblink, wanting
+# COMMAND_OK or TUPLES_OK, reports as an error too).
+FAILED_STATUSES = ERROR_STATUSES | {ExecStatus.EMPTY_QUERY}
 _status = attrgetter("status")
 
 Chunk = list  # of record literals (str)
@@ -69,17 +71,16 @@ def start_literal_reader(remote: Remote, sql: str, where: str, *,
     wrapped = Wrapped(sql, *shape.last) if streaming and shape.plain else None
     chunk_rows = (1 if keep_partial else CHUNK_ROWS) if streaming else 0
     remote.send_query(sql if wrapped is None else wrapped.text, params=params, chunk_rows=chunk_rows)
-    reader = LiteralReader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped is not None), wanted,
-                           where, on_command, styles.remote_values(remote))
-    reader.wrapped = wrapped
-    return reader
+    return LiteralReader(remote, LiteralMaker(remote.codec, remote.encoding, wrapped is not None), wanted,
+                         where, on_command, styles.remote_values(remote), wrapped)
 
 
 class LiteralReader:
     """The results of one query, turned into chunks of literals."""
 
     def __init__(self, remote: Remote, maker: LiteralMaker, wanted: int, where: str,
-                 on_command: Callable[[], None] | None, remote_styles: list[str | None]) -> None:
+                 on_command: Callable[[], None] | None, remote_styles: list[str | None],
+                 wrapped: Wrapped | None = None) -> None:
         self.remote = remote
         self.remote_styles = remote_styles
         self.maker = maker
@@ -88,7 +89,7 @@ class LiteralReader:
         self.on_command = on_command
         self.statement = 0
         self.styled = False
-        self.wrapped: Wrapped | None = None  # the query as the user wrote it, if sent wrapped
+        self.wrapped = wrapped  # the query as the user wrote it, if sent wrapped
         self.error: DblinkError | None = None
 
     def chunks(self) -> Iterator[Chunk]:
@@ -165,7 +166,7 @@ class LiteralReader:
             index += 1
             if status in COPY_STATUSES:
                 self.remote.refuse_copy(status)
-            if status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY:
+            if status in FAILED_STATUSES:
                 raise self._remote_error(result)
             if wanted and (status == TUPLES_CHUNK or status == ExecStatus.TUPLES_OK):
                 yield from self.result_rows(result)
@@ -200,7 +201,7 @@ class LiteralReader:
 def result_chunks(remote: Remote, result: pq.PGresult, where: str) -> Iterator[Chunk]:
     """The rows of one complete result (dblink_get_result), as literals."""
     status = result.status
-    if status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY:
+    if status in FAILED_STATUSES:
         raise remote.remote_error(result, where)
     if status == ExecStatus.COMMAND_OK:
         yield [status_literal(remote.decode(result.command_status or b""))]
@@ -231,7 +232,7 @@ class CommandStatus:
     def feed(self, results: Iterable[pq.PGresult]) -> None:
         for result in results:
             status = result.status
-            if self.error is None and (status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY):
+            if self.error is None and status in FAILED_STATUSES:
                 self.error = self.remote.remote_error(result, self.where)
             elif status in COPY_STATUSES:
                 self.remote.refuse_copy(status)
@@ -261,7 +262,7 @@ def run_rows(remote: Remote, sql: str, where: str, *,
         status = result.status
         if error is not None:
             continue
-        if status in ERROR_STATUSES or status == ExecStatus.EMPTY_QUERY:
+        if status in FAILED_STATUSES:
             error = remote.remote_error(result, where)
             continue
         if statement == wanted:
