@@ -136,13 +136,9 @@ def copy_to(target: str | None, remote_table: str, local_query: str, columns: li
     column_list = "" if quoted is None else f" ({', '.join(quoted)})"
     with links.target(target) as (remote, name):
         where = f"while copying to {name}"
-        # written as the remote session reads dates and intervals
-        styles.apply_remote(styles.remote_values(remote))
-        try:
+        with styles.remote_applied(remote):  # written as the remote session reads dates and intervals
             _start(remote, f"COPY {table}{column_list} FROM STDIN WITH (FORMAT csv)", ExecStatus.COPY_IN, where)
             return _send_rows(remote, lines, where)
-        finally:
-            styles.restore_pending()
 
 
 def _send_rows(remote: Remote, lines: str, where: str) -> int:
@@ -245,16 +241,14 @@ def copy_from(target: str | None, remote_query: str, local_table: str, columns: 
         maker = LiteralMaker(remote.codec, remote.encoding, False)
         copied = 0
         try:
-            styles.apply_remote(styles.remote_values(remote))
-            for lines in remote.copy_lines(BATCH_ROWS):
-                literals = maker.from_columns(_fields(lines, len(chosen)), len(lines))
-                backend.run_plan(plan, [literals])
-                copied += len(literals)
+            with styles.remote_applied(remote):
+                for lines in remote.copy_lines(BATCH_ROWS):
+                    literals = maker.from_columns(_fields(lines, len(chosen)), len(lines))
+                    backend.run_plan(plan, [literals])
+                    copied += len(literals)
         except BaseException:
             remote.abandon_query()  # the remote COPY stops: cancelled, the rest discarded
             raise
-        finally:
-            styles.restore_pending()
         tag = _status(remote, where)
     if _count(tag) != copied:
         raise DblinkError(f"the remote sent {_count(tag)} rows, {copied} arrived", sqlstate="08P01")

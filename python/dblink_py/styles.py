@@ -13,7 +13,8 @@ aborts the transaction (or subtransaction) puts them back by itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import backend
 
@@ -70,3 +71,13 @@ def apply_remote(remote_values: list[str | None]) -> None:
             backend.set_for_transaction(name, local)
 
     _pending.append(restore)
+
+
+@contextmanager
+def remote_applied(remote: "Remote") -> Iterator[None]:
+    """The remote session's values applied for a block that converts all its rows itself."""
+    apply_remote(remote_values(remote))
+    try:
+        yield
+    finally:
+        restore_pending()
