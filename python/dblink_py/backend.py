@@ -7,7 +7,7 @@ import itertools
 import os
 import select
 import socket
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import plpy  # provided by PL/Python inside the backend
 
@@ -17,6 +17,21 @@ from .errors import ClientGone, DblinkError, Interrupted, VersionMismatch
 # per call would meet (builders use query_once).
 _PLAN_LIMIT = 128
 _plans: dict[str, Any] = {}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _spi_errors_reported(func: F) -> F:
+    """`func` with the SPI errors it raises turned into DblinkError (error_from_spi)."""
+
+    @functools.wraps(func)
+    def call(*args: Any) -> Any:
+        try:
+            return func(*args)
+        except plpy.SPIError as exc:
+            raise error_from_spi(exc) from None
+
+    return call  # type: ignore[return-value]
 
 
 def _plan(sql: str, types: tuple[str, ...] = ()) -> Any:
@@ -37,35 +52,27 @@ def _plan(sql: str, types: tuple[str, ...] = ()) -> Any:
     return plan
 
 
+@_spi_errors_reported
 def query(sql: str, types: tuple[str, ...] = (), values: tuple[Any, ...] = ()) -> Any:
     """Run one schema-qualified local statement; SPI errors become DblinkError."""
-    try:
-        return plpy.execute(_plan(sql, types), list(values))
-    except plpy.SPIError as exc:
-        raise error_from_spi(exc) from None
+    return plpy.execute(_plan(sql, types), list(values))
 
 
+@_spi_errors_reported
 def query_once(sql: str) -> Any:
     """Run a local statement built for one call (no parameters, not kept as a plan)."""
-    try:
-        return plpy.execute(sql)
-    except plpy.SPIError as exc:
-        raise error_from_spi(exc) from None
+    return plpy.execute(sql)
 
 
+@_spi_errors_reported
 def plan_once(sql: str, types: list[str]) -> Any:
     """A plan for a local statement built for one call (not kept)."""
-    try:
-        return plpy.prepare(sql, types)
-    except plpy.SPIError as exc:
-        raise error_from_spi(exc) from None
+    return plpy.prepare(sql, types)
 
 
+@_spi_errors_reported
 def run_plan(plan: Any, values: list[Any]) -> Any:
-    try:
-        return plpy.execute(plan, values)
-    except plpy.SPIError as exc:
-        raise error_from_spi(exc) from None
+    return plpy.execute(plan, values)
 
 
 def rows_of(sql: str, batch: int) -> Iterator[Any]:
@@ -244,27 +251,19 @@ def set_for_transaction(name: str, value: str) -> None:
     )
 
 
+def _given(**fields: str | None) -> dict[str, str]:
+    """The message fields that have a value, as keyword arguments for plpy."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 def warning(message: str, *, detail: str | None = None, hint: str | None = None,
             sqlstate: str | None = None) -> None:
-    kwargs = {k: v for k, v in (("detail", detail), ("hint", hint), ("sqlstate", sqlstate)) if v is not None}
-    plpy.warning(message, **kwargs)
+    plpy.warning(message, **_given(detail=detail, hint=hint, sqlstate=sqlstate))
 
 
-def notice(
-    message: str,
-    *,
-    detail: str | None = None,
-    hint: str | None = None,
-    sqlstate: str | None = None,
-) -> None:
-    kwargs: dict[str, Any] = {}
-    if detail is not None:
-        kwargs["detail"] = detail
-    if hint is not None:
-        kwargs["hint"] = hint
-    if sqlstate is not None:
-        kwargs["sqlstate"] = sqlstate
-    plpy.notice(message, **kwargs)
+def notice(message: str, *, detail: str | None = None, hint: str | None = None,
+           sqlstate: str | None = None) -> None:
+    plpy.notice(message, **_given(detail=detail, hint=hint, sqlstate=sqlstate))
 
 
 @functools.lru_cache(maxsize=None)
