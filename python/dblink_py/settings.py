@@ -108,13 +108,15 @@ def _seconds(text: str, setting: Setting) -> int:
     return value
 
 
+_A_BOOLEAN = "a Boolean (on, off, true, false, yes, no, 1, 0)"
+
 SETTINGS = {
     s.name: s for s in (
-        Setting(PREFIX + "reuse_connections", "off", "a Boolean (on, off, true, false, yes, no, 1, 0)",
+        Setting(PREFIX + "reuse_connections", "off", _A_BOOLEAN,
                 _boolean, "keep ad-hoc connections open for the next call with the same connection string"),
         Setting(PREFIX + "reuse_idle_timeout", "60", "seconds, 0 .. 2147483647 (units us, ms, s, min, h, d)",
                 _seconds, "how long a kept ad-hoc connection may stay idle"),
-        Setting(PREFIX + "remote_notices", "on", "a Boolean (on, off, true, false, yes, no, 1, 0)",
+        Setting(PREFIX + "remote_notices", "on", _A_BOOLEAN,
                 _boolean, "show remote NOTICEs and WARNINGs to the client"),
     )
 }
@@ -122,15 +124,19 @@ SETTINGS = {
 _parsed: dict[tuple[str, str], object] = {}
 
 
-def value(name: str) -> object:
-    """The current value of a dblink_py setting, parsed; 22023 if it is invalid."""
+def _set_text(setting: Setting) -> str | None:
+    """The session's text for `setting`; None if it is not set (an empty value counts as not set)."""
     from . import backend
 
+    (text,) = backend.optional_settings(setting.name)
+    return text or None
+
+
+def value(name: str) -> object:
+    """The current value of a dblink_py setting, parsed; 22023 if it is invalid."""
     warn_about_unknown()
     setting = SETTINGS[name]
-    (text,) = backend.optional_settings(name)
-    if text is None or text == "":
-        text = setting.default
+    text = _set_text(setting) or setting.default
     key = (name, text)
     found = _parsed.get(key)
     if found is None:
@@ -143,14 +149,11 @@ def value(name: str) -> object:
 
 def listing() -> list[tuple[str, str, str, str, str]]:
     """Rows for dblink_py_settings(): name, value, source, accepted values, description."""
-    from . import backend
-
     warn_about_unknown()
     rows = []
     for setting in SETTINGS.values():
-        (text,) = backend.optional_settings(setting.name)
-        source = "default" if text is None or text == "" else "set"
-        rows.append((setting.name, setting.default if source == "default" else text, source,
+        text = _set_text(setting)
+        rows.append((setting.name, text or setting.default, "default" if text is None else "set",
                      setting.accepted, setting.description))
     return rows
 
