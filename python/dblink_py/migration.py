@@ -29,13 +29,9 @@ def _run(sql: str) -> list[Any]:
     return list(backend.query_once(sql))
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _members(extension: str) -> list[Any]:
     """(catalog, oid, description, name, args, schema) of each member of an extension."""
-    return _run(
+    return list(backend.query(
         "SELECT d.classid::pg_catalog.regclass::pg_catalog.text AS catalog, d.objid AS oid,"
         " pg_catalog.pg_describe_object(d.classid, d.objid, 0) AS description,"
         " COALESCE(p.proname, t.typname) AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,"
@@ -47,9 +43,10 @@ def _members(extension: str) -> list[Any]:
         "  AND t.oid OPERATOR(pg_catalog.=) d.objid"
         " LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) COALESCE(p.pronamespace, t.typnamespace)"
         " WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass"
-        f" AND e.extname OPERATOR(pg_catalog.=) {_literal(extension)} AND d.deptype OPERATOR(pg_catalog.=) 'e'"
-        " ORDER BY 3"
-    )
+        " AND e.extname OPERATOR(pg_catalog.=) $1 AND d.deptype OPERATOR(pg_catalog.=) 'e'"
+        " ORDER BY 3",
+        ("pg_catalog.name",), (extension,),
+    ))
 
 
 def _c_dblink_schema() -> str:
