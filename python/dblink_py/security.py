@@ -30,7 +30,7 @@ NON_SUPERUSER_OPTIONS = frozenset({
 # Without sslcert, libpq would present the server's own client certificate
 # (~/.postgresql/postgresql.crt of its OS user) to the remote server; for a
 # non-superuser's connection it is pointed at a file that cannot exist.
-NO_CLIENT_CERTIFICATE = " sslcert='/dev/null/dblink_py: no client certificate for non-superusers'"
+NO_CLIENT_CERTIFICATE = "/dev/null/dblink_py: no client certificate for non-superusers"
 
 
 def _v16_or_later() -> bool:
@@ -76,9 +76,11 @@ def without_server_certificate(conninfo: str, options: Iterable[str]) -> str:
     of the server's unless `options` (vetted ones) choose one."""
     if "sslcert" in options or backend.current_user_is_superuser():
         return conninfo
-    if "://" in conninfo.split("=", 1)[0]:  # a URI: options go in its query string
-        return conninfo + ("&" if "?" in conninfo else "?") + "sslcert=/dev/null/dblink_py-no-client-certificate"
-    return conninfo + NO_CLIENT_CERTIFICATE
+    if "://" in conninfo.split("=", 1)[0]:  # a URI: options go in its query string, percent-encoded
+        from urllib.parse import quote
+
+        return conninfo + ("&" if "?" in conninfo else "?") + "sslcert=" + quote(NO_CLIENT_CERTIFICATE)
+    return f"{conninfo} sslcert='{NO_CLIENT_CERTIFICATE}'"
 
 
 def check_before_connect(resolved: Resolved) -> None:
