@@ -197,6 +197,16 @@ def quote_ident(name: str) -> str:
     return plpy.quote_ident(name)
 
 
+def quote_literal(value: str) -> str:
+    """PostgreSQL's quote_literal (E'' when the value holds a backslash)."""
+    return plpy.quote_literal(value)
+
+
+def quote_nullable(value: str | None) -> str:
+    """PostgreSQL's quote_nullable: NULL, or quote_literal."""
+    return plpy.quote_nullable(value)
+
+
 def current_query() -> str | None:
     return query("SELECT pg_catalog.current_query() AS q")[0]["q"]
 

@@ -151,16 +151,6 @@ class Relation:
         return [c for c in self.columns if not c.dropped]
 
 
-def quote_literal(value: str) -> str:
-    """quote_literal(): quotes and backslashes doubled, E'' when a backslash is present."""
-    body = value.replace("'", "''").replace("\\", "\\\\")
-    return ("E'" if "\\" in value else "'") + body + "'"
-
-
-def _literal_or_null(value: str | None) -> str:
-    return "NULL" if value is None else quote_literal(value)
-
-
 def open_relation(relname: str) -> Relation:
     """The relation a (possibly qualified, possibly quoted) name denotes, readable by the caller."""
     oid = backend.query(_RESOLVE, ("pg_catalog.text",), (relname,))[0]["oid"]
@@ -306,7 +296,7 @@ def _source_row(relation: Relation, keys: list[Column], values: list[str | None]
         f"pg_catalog.format('%L'::pg_catalog.text, t.{c.quoted}) AS v{i}" for i, c in enumerate(live)
     )
     conditions = [
-        f"t.{column.quoted} IS NULL" if value is None else _comparison(column, quote_literal(value))
+        f"t.{column.quoted} IS NULL" if value is None else _comparison(column, backend.quote_literal(value))
         for column, value in zip(keys, values)
     ]
     sql = f"SELECT {select} FROM {relation.qualified} AS t WHERE {' AND '.join(conditions)} LIMIT 2"
@@ -330,14 +320,14 @@ def _row_values(
     for column, value in zip(relation.live_columns, row):
         position = first_key.get(column.attnum)
         if position is not None:
-            value = _literal_or_null(tgt[position])
+            value = backend.quote_nullable(tgt[position])
         result.append((column, value))
     return result
 
 
 def _where(keys: list[Column], values: list[str | None]) -> str:
     return " AND ".join(
-        f"{c.quoted} IS NULL" if v is None else f"{c.quoted} = {quote_literal(v)}"
+        f"{c.quoted} IS NULL" if v is None else f"{c.quoted} = {backend.quote_literal(v)}"
         for c, v in zip(keys, values)
     )
 
